@@ -1,0 +1,31 @@
+/** The effective identity of one tool call: which human, in which role and tenant, through which client. */
+export interface Identity {
+  user: string;
+  roles: string[];
+  tenant: string;
+  client: string;
+  /** `local` only for named local profiles on stdio; every audit event carries it. */
+  env: string;
+  tokenId: string;
+  scopes: string[];
+}
+
+export type AuthErrorCode = "invalid_request" | "invalid_token" | "insufficient_scope";
+
+/** A refusal before any tool runs; HTTP maps it to 400/401/403 with a WWW-Authenticate challenge. */
+export class AuthError extends Error {
+  constructor(
+    readonly code: AuthErrorCode,
+    readonly description: string,
+    readonly requiredScope?: string,
+  ) {
+    super(description);
+    this.name = "AuthError";
+  }
+
+  get status(): number {
+    if (this.code === "insufficient_scope") return 403;
+    if (this.code === "invalid_request") return 400;
+    return 401;
+  }
+}

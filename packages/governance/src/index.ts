@@ -1,0 +1,31 @@
+export type { AuditEventInput, AuditEventType, AuditRecord } from "./audit-event.ts";
+export { AuditLog, GENESIS_HASH, hashRecord } from "./audit-log.ts";
+export { type VerifyResult, verifyAuditChain } from "./audit-verify.ts";
+export { canonicalJson, fingerprint, sha256Hex } from "./canonical-json.ts";
+export { applyEgress, type EgressOptions, type EgressResult } from "./egress.ts";
+export { AuthError, type AuthErrorCode, type Identity } from "./identity.ts";
+export { KillSwitches } from "./kill-switches.ts";
+export {
+  BASE_POLICY_DIR,
+  type PolicyDecision,
+  PolicyEngine,
+  PolicyLoadError,
+  type PolicyRequest,
+  type RecordResource,
+  type ToolResource,
+} from "./policy-engine.ts";
+export {
+  parseRateLimit,
+  type RateDecision,
+  type RateLimit,
+  type RateLimitConfig,
+  RateLimits,
+} from "./rate-limits.ts";
+export { type RedactionCounter, redactString, redactValue } from "./redaction.ts";
+export {
+  ACCEPTED_ALGORITHMS,
+  createTokenVerifier,
+  identityFromClaims,
+  type TokenVerifier,
+  type TokenVerifierOptions,
+} from "./token-verifier.ts";

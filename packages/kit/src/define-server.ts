@@ -1,0 +1,35 @@
+import type { Logger } from "pino";
+import type { z } from "zod";
+import type { KitConfig } from "./config.ts";
+import type { ToolDefinition } from "./define-tool.ts";
+
+/** Domain services a server's tools use (database handles, API clients); closed on shutdown. */
+export interface Services {
+  close?(): Promise<void>;
+}
+
+export interface ServerDefinition<S extends Services = Services> {
+  /** Package-style name, e.g. `order-lookup`: used in audit events, policies and kill switches. */
+  name: string;
+  version: string;
+  title: string;
+  instructions?: string;
+  /** The loopback port `gatehouse start` gives this server. */
+  defaultPort: number;
+  /** This server's Cedar policy folder (the kit adds the shared base policies). */
+  policyDir: string;
+  tools: Array<ToolDefinition<S, z.ZodObject, z.ZodObject>>;
+  services(config: KitConfig, log: Logger): Promise<S>;
+}
+
+/** Declares a server. It holds tools and services only; transports, auth, policy and audit come from the kit. */
+export function defineServer<S extends Services>(def: ServerDefinition<S>): ServerDefinition<S> {
+  if (!/^[a-z][a-z0-9-]{1,40}$/.test(def.name))
+    throw new Error(`server name "${def.name}" must be kebab-case`);
+  const seen = new Set<string>();
+  for (const t of def.tools) {
+    if (seen.has(t.name)) throw new Error(`server ${def.name}: tool ${t.name} is defined twice`);
+    seen.add(t.name);
+  }
+  return def;
+}

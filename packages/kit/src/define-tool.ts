@@ -1,0 +1,78 @@
+import type { Identity } from "@gatehouse/governance";
+import type { Logger } from "pino";
+import type { z } from "zod";
+
+/**
+ * What a tool does to the world. Read and write never share a tool, and the MCP annotations a client
+ * sees are derived from the kind, so they cannot drift from what the tool really does.
+ */
+export type ToolKind = "read" | "draft" | "send";
+
+/** A record a result refers to; the kit asks policy whether the caller may see each one. */
+export interface RecordRef {
+  type: string;
+  id: string;
+  tenant: string;
+}
+
+export interface ToolContext<S> {
+  identity: Identity;
+  services: S;
+  log: Logger;
+  signal: AbortSignal;
+  correlationId: string;
+}
+
+export interface ToolDefinition<
+  S = unknown,
+  I extends z.ZodObject = z.ZodObject,
+  O extends z.ZodObject = z.ZodObject,
+> {
+  name: string;
+  title: string;
+  description: string;
+  kind: ToolKind;
+  /** The OAuth scope a token must carry, `<domain>:<action>`. */
+  scope: string;
+  /** Holders of this scope see emails and phone numbers; everyone else gets them redacted. */
+  piiScope?: string;
+  input: I;
+  output: O;
+  /** The records in a result, for the per-record tenant check. */
+  records?: (output: z.infer<O>) => RecordRef[];
+  handler: (input: z.infer<I>, ctx: ToolContext<S>) => Promise<z.infer<O>>;
+}
+
+export const TOOL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+export const SCOPE_NAME = /^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*$/;
+
+/** Declares a governed tool. Validation here turns a bad definition into a start-up error, not a runtime surprise. */
+export function defineTool<S, I extends z.ZodObject, O extends z.ZodObject>(
+  def: ToolDefinition<S, I, O>,
+): ToolDefinition<S, I, O> {
+  if (!TOOL_NAME.test(def.name)) throw new Error(`tool name "${def.name}" must match ${TOOL_NAME}`);
+  if (!SCOPE_NAME.test(def.scope))
+    throw new Error(`tool ${def.name}: scope "${def.scope}" must look like <domain>:<action>`);
+  if (def.piiScope && !SCOPE_NAME.test(def.piiScope))
+    throw new Error(`tool ${def.name}: piiScope "${def.piiScope}" is malformed`);
+  return def;
+}
+
+export interface ToolAnnotations {
+  readOnlyHint: boolean;
+  destructiveHint: boolean;
+  idempotentHint: boolean;
+  openWorldHint: boolean;
+}
+
+/** Annotations follow from the kind: only `send` changes the outside world, and it is not idempotent by itself. */
+export function annotationsFor(kind: ToolKind): ToolAnnotations {
+  switch (kind) {
+    case "read":
+      return { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
+    case "draft":
+      return { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false };
+    case "send":
+      return { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true };
+  }
+}

@@ -1,0 +1,24 @@
+export { type KitConfig, loadKitConfig } from "./config.ts";
+export { defineServer, type ServerDefinition, type Services } from "./define-server.ts";
+export {
+  annotationsFor,
+  defineTool,
+  type RecordRef,
+  SCOPE_NAME,
+  TOOL_NAME,
+  type ToolContext,
+  type ToolDefinition,
+  type ToolKind,
+} from "./define-tool.ts";
+export { createGovernance, type Governance } from "./governance-context.ts";
+export { protectedResourceMetadataUrl } from "./http-transport.ts";
+export { listTools, type ToolListing } from "./mcp-server.ts";
+export { ToolError } from "./pipeline.ts";
+export { type RunningServer, runServer } from "./run-server.ts";
+export {
+  META_CORRELATION_ID,
+  META_PROMPT,
+  META_TRACEPARENT,
+  newTraceContext,
+  type TraceContext,
+} from "./trace-context.ts";

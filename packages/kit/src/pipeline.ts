@@ -1,0 +1,300 @@
+import {
+  type AuditEventInput,
+  applyEgress,
+  fingerprint,
+  type Identity,
+  redactValue,
+} from "@gatehouse/governance";
+import type { Logger } from "pino";
+import type { z } from "zod";
+import type { RecordRef, ToolDefinition } from "./define-tool.ts";
+import type { Governance } from "./governance-context.ts";
+import type { TraceContext } from "./trace-context.ts";
+
+/** The outcome of one governed call, independent of the MCP SDK's types. */
+export interface PipelineResult {
+  isError: boolean;
+  text: string;
+  structuredContent?: Record<string, unknown>;
+  auditId: string;
+}
+
+export interface CallInput {
+  server: string;
+  tool: ToolDefinition<unknown, z.ZodObject, z.ZodObject>;
+  identity: Identity;
+  args: unknown;
+  trace: TraceContext;
+  prompt?: string;
+  signal: AbortSignal;
+}
+
+type Stage = "input" | "kill_switch" | "rate_limit" | "policy" | "record_policy" | "handler" | "egress";
+
+const MAX_PROMPT = 2000;
+
+/**
+ * The one enforcement point. Every tool of every server runs through here, in this order:
+ * intent audited → input validated → kill switch → rate limit → policy → handler → record policy →
+ * egress filter → outcome audited. If the intent cannot be recorded, nothing runs.
+ */
+export async function runGovernedCall<S>(
+  gov: Governance,
+  services: S,
+  log: Logger,
+  call: CallInput,
+): Promise<PipelineResult> {
+  const started = performance.now();
+  const { tool, identity, trace } = call;
+  const args = withDefaultTenant(tool, call.args, identity);
+  const base = {
+    server: call.server,
+    tool: tool.name,
+    identity,
+    correlationId: trace.correlationId,
+    traceId: trace.traceId,
+    spanId: trace.spanId,
+    parentSpanId: trace.parentSpanId,
+  } satisfies Partial<AuditEventInput>;
+
+  const requested = await gov.audit.append({
+    ...base,
+    type: "tool.requested",
+    args: redactValue(args, { allowPii: false }, { count: 0 }),
+    argsFingerprint: fingerprint(args),
+    prompt: call.prompt
+      ? (redactValue(call.prompt.slice(0, MAX_PROMPT), { allowPii: false }, { count: 0 }) as string)
+      : undefined,
+    detail: { kind: tool.kind, scope: tool.scope },
+  });
+
+  const finish = async (
+    type: "tool.completed" | "tool.denied" | "tool.failed",
+    stage: Stage | "done",
+    text: string,
+    extra: {
+      policyIds?: string[];
+      decision?: "allow" | "deny";
+      detail?: Record<string, unknown>;
+      structured?: Record<string, unknown>;
+    } = {},
+  ): Promise<PipelineResult> => {
+    const event = await gov.audit.append({
+      ...base,
+      type,
+      decision: extra.decision,
+      policyIds: extra.policyIds,
+      outcome:
+        type === "tool.completed" ? "ok" : `${type === "tool.denied" ? "denied" : "error"} at ${stage}`,
+      detail: {
+        stage,
+        requestedEvent: requested.id,
+        ...extra.detail,
+        ...(type === "tool.completed" ? {} : { message: text }),
+      },
+      latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+    });
+    log.info({ audit: event.id, tool: tool.name, outcome: event.outcome }, "tool call");
+    return {
+      isError: type !== "tool.completed",
+      text,
+      structuredContent: extra.structured,
+      auditId: event.id,
+    };
+  };
+
+  // 1. Input: validated against the tool's schema; unknown fields are refused, not ignored.
+  const parsed = tool.input.strict().safeParse(args);
+  if (!parsed.success) {
+    return finish(
+      "tool.failed",
+      "input",
+      `invalid arguments for ${tool.name}: ${describeIssues(parsed.error)}`,
+    );
+  }
+  const input = parsed.data as Record<string, unknown>;
+  const targetTenant = typeof input.tenant === "string" ? input.tenant : identity.tenant;
+
+  // 2. Kill switch: takes effect in every process within the cache TTL, no restart.
+  const kill = await gov.killSwitches.check(call.server, tool.name);
+  if (kill.killed) {
+    return finish(
+      "tool.denied",
+      "kill_switch",
+      `${tool.name} is switched off by an operator${kill.reason ? `: ${kill.reason}` : ""}; try again later`,
+      { decision: "deny" },
+    );
+  }
+
+  // 3. Rate limits per user, tenant and tool.
+  const rate = await gov.limits.consume(identity, `${call.server}/${tool.name}`);
+  if (!rate.ok) {
+    return finish(
+      "tool.denied",
+      "rate_limit",
+      `rate limit reached for this ${rate.bucket}; retry after ${rate.retryAfterSeconds} s`,
+      {
+        decision: "deny",
+        detail: { bucket: rate.bucket, retryAfterSeconds: rate.retryAfterSeconds },
+      },
+    );
+  }
+
+  // 4. Policy: may this identity call this tool for this tenant?
+  const toolResource = { server: call.server, name: tool.name, kind: tool.kind, scope: tool.scope };
+  const decision = gov.policy.decide({ action: "call_tool", identity, tool: toolResource, targetTenant });
+  if (!decision.allow) {
+    return finish("tool.denied", "policy", denialMessage(tool, identity, targetTenant), {
+      decision: "deny",
+      policyIds: decision.policyIds,
+      detail: { targetTenant, ...(decision.errors.length ? { policyErrors: decision.errors } : {}) },
+    });
+  }
+
+  // 5. Handler: the tool's own domain work, with a deadline tied to the request.
+  let output: unknown;
+  try {
+    output = await untilAborted(
+      tool.handler(input, {
+        identity,
+        services,
+        log,
+        signal: call.signal,
+        correlationId: trace.correlationId,
+      }),
+      call.signal,
+      `${tool.name} did not finish in time; try again, or narrow the request`,
+    );
+  } catch (err) {
+    const message =
+      err instanceof ToolError
+        ? err.message
+        : `${tool.name} failed; the error was recorded as audit event ${requested.id}`;
+    if (!(err instanceof ToolError))
+      log.error({ err, audit: requested.id, tool: tool.name }, "tool handler failed");
+    return finish("tool.failed", "handler", message, { decision: "allow", policyIds: decision.policyIds });
+  }
+
+  // 6. Record policy: every record in the result must be visible to this caller.
+  const records = tool.records ? tool.records(output as never) : [];
+  for (const rec of distinctByTenant(records)) {
+    const rd = gov.policy.decide({
+      action: "read_record",
+      identity,
+      record: { recordType: rec.type, id: rec.id, tenant: rec.tenant },
+      targetTenant,
+    });
+    if (!rd.allow) {
+      return finish(
+        "tool.denied",
+        "record_policy",
+        `${rec.type} ${rec.id} is in tenant ${rec.tenant}; you may read ${identity.tenant}`,
+        {
+          decision: "deny",
+          policyIds: rd.policyIds,
+          detail: { record: `${rec.type}/${rec.id}`, recordTenant: rec.tenant },
+        },
+      );
+    }
+  }
+
+  // 7. Egress: schema allowlist, PII/secret redaction by scope, size cap.
+  const allowPii =
+    !!tool.piiScope &&
+    identity.scopes.includes(tool.piiScope) &&
+    gov.policy.decide({
+      action: "see_pii",
+      identity,
+      tool: { ...toolResource, scope: tool.piiScope },
+      targetTenant,
+    }).allow;
+  const egress = applyEgress(tool.output, output, { allowPii, maxBytes: gov.maxResultBytes });
+  if (!egress.ok) {
+    return finish("tool.failed", "egress", `${tool.name}: ${egress.message}`, {
+      decision: "allow",
+      policyIds: decision.policyIds,
+    });
+  }
+  return finish("tool.completed", "done", JSON.stringify(egress.value), {
+    decision: "allow",
+    policyIds: decision.policyIds,
+    structured: egress.value,
+    detail: {
+      records: records.length,
+      bytes: egress.bytes,
+      redactions: egress.redactions,
+      droppedFields: egress.droppedFields,
+      pii: allowPii,
+    },
+  });
+}
+
+/** Never waits past the request's deadline, even for a handler that ignores its signal. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal, message: string): Promise<T> {
+  if (signal.aborted) return Promise.reject(new ToolError(message));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new ToolError(message));
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/** An error a handler raises on purpose: its message is safe and useful to show the caller. */
+export class ToolError extends Error {}
+
+function withDefaultTenant(
+  tool: ToolDefinition<unknown, z.ZodObject, z.ZodObject>,
+  args: unknown,
+  identity: Identity,
+): unknown {
+  if (!("tenant" in tool.input.shape)) return args;
+  if (
+    args &&
+    typeof args === "object" &&
+    !Array.isArray(args) &&
+    (args as Record<string, unknown>).tenant === undefined
+  ) {
+    return { ...args, tenant: identity.tenant };
+  }
+  return args ?? { tenant: identity.tenant };
+}
+
+function distinctByTenant(records: RecordRef[]): RecordRef[] {
+  const seen = new Map<string, RecordRef>();
+  for (const r of records)
+    if (!seen.has(`${r.type}\u0000${r.tenant}`)) seen.set(`${r.type}\u0000${r.tenant}`, r);
+  return [...seen.values()];
+}
+
+function denialMessage(
+  tool: ToolDefinition<unknown, z.ZodObject, z.ZodObject>,
+  identity: Identity,
+  targetTenant: string,
+): string {
+  if (!identity.scopes.includes(tool.scope))
+    return `${tool.name} needs the ${tool.scope} scope, which your token does not carry`;
+  if (targetTenant !== identity.tenant)
+    return `tenant ${targetTenant} is not yours; you may read ${identity.tenant}`;
+  return `your roles (${identity.roles.join(", ")}) may not call ${tool.name}`;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => {
+      const path = i.path.length ? i.path.join(".") : "(arguments)";
+      if (i.code === "unrecognized_keys")
+        return `unknown field(s) ${i.keys.map((k) => `"${k.slice(0, 40)}"`).join(", ")}`;
+      return `${path}: ${i.message}`;
+    })
+    .join("; ");
+}

@@ -1,0 +1,56 @@
+import { readFileSync } from "node:fs";
+import { AuthError, type Identity, type TokenVerifier } from "@gatehouse/governance";
+import type { Server } from "@modelcontextprotocol/server";
+import { type StdioServerHandle, serveStdio } from "@modelcontextprotocol/server/stdio";
+import type { KitConfig } from "./config.ts";
+
+interface ProfilesFile {
+  users: Record<string, { roles: string[]; tenant: string }>;
+  roleScopes: Record<string, string[]>;
+}
+
+/**
+ * Who a stdio server acts for. A token (GATEHOUSE_TOKEN) is verified exactly as over HTTP, on every
+ * call so an expired token stops working. A named local profile is accepted only when GATEHOUSE_ENV is
+ * `local`, and its identity says env=local in every audit event.
+ */
+export function stdioIdentity(config: KitConfig, verifier: () => TokenVerifier): () => Promise<Identity> {
+  if (config.token) {
+    const token = config.token;
+    const v = verifier();
+    return () => v.verify(token);
+  }
+  if (config.profile) {
+    if (config.env !== "local") {
+      throw new AuthError(
+        "invalid_request",
+        `GATEHOUSE_PROFILE is only honoured with GATEHOUSE_ENV=local (it is ${config.env}); use GATEHOUSE_TOKEN`,
+      );
+    }
+    const profiles = JSON.parse(readFileSync(config.profilesFile, "utf8")) as ProfilesFile;
+    const user = profiles.users[config.profile];
+    if (!user)
+      throw new AuthError(
+        "invalid_request",
+        `no local profile "${config.profile}" in ${config.profilesFile}`,
+      );
+    const identity: Identity = {
+      user: config.profile,
+      roles: user.roles,
+      tenant: user.tenant,
+      client: "local-stdio",
+      env: "local",
+      tokenId: "local-profile",
+      scopes: [...new Set(user.roles.flatMap((r) => profiles.roleScopes[r] ?? []))].sort(),
+    };
+    return async () => identity;
+  }
+  throw new AuthError(
+    "invalid_request",
+    "no identity: set GATEHOUSE_TOKEN (see `pnpm gatehouse token`), or GATEHOUSE_ENV=local with GATEHOUSE_PROFILE=<user>",
+  );
+}
+
+export function startStdio(factory: () => Server): StdioServerHandle {
+  return serveStdio(() => factory());
+}

@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { AuditLog } from "@gatehouse/governance";
+import { ensureOrdersDatabase, mintToken, type RunningIssuer, startIssuer } from "@gatehouse/sandbox";
+import { migrateToLatest, openStore, type Store } from "@gatehouse/store";
+import { createPostgresDatabase, type StoreKind } from "./stores.ts";
+
+export interface TestEnvironment {
+  storeKind: StoreKind;
+  dataDir: string;
+  issuer: RunningIssuer;
+  /** The environment a server process needs to join this test world (issuer, store, orders database). */
+  env: Record<string, string>;
+  /** The same store the servers write, opened in the test process. */
+  store: Store;
+  audit: AuditLog;
+  mint(
+    user: string,
+    opts: { audience: string; scopes?: string[]; ttlSeconds?: number; issuer?: string },
+  ): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** One shared, seeded orders database per test run: it is read-only for every server. */
+export const TEST_ORDERS_DB = join(tmpdir(), "gatehouse-test-orders", "orders.db");
+
+/**
+ * A private world for one suite: its own data directory and sandbox issuer, a fresh store (a SQLite
+ * file, or a new PostgreSQL database), and the seeded orders database.
+ */
+export async function createTestEnvironment(opts: {
+  storeKind: StoreKind;
+  pgAdminUrl?: string;
+}): Promise<TestEnvironment> {
+  const dataDir = mkdtempSync(join(tmpdir(), "gatehouse-test-"));
+  await ensureOrdersDatabase(TEST_ORDERS_DB);
+  const issuer = await startIssuer({ dataDir, port: 0 });
+  let databaseUrl: string | undefined;
+  let dropDb: (() => Promise<void>) | undefined;
+  if (opts.storeKind === "postgres") {
+    if (!opts.pgAdminUrl) throw new Error("postgres store requested but no PostgreSQL is available");
+    const created = await createPostgresDatabase(opts.pgAdminUrl);
+    databaseUrl = created.url;
+    dropDb = created.drop;
+  }
+  const store = openStore({ databaseUrl, sqlitePath: join(dataDir, "gatehouse.db") });
+  await migrateToLatest(store);
+  const env: Record<string, string> = {
+    GATEHOUSE_DATA_DIR: dataDir,
+    GATEHOUSE_ISSUER: issuer.url,
+    ORDERS_DATABASE_URL: `file:${TEST_ORDERS_DB}`,
+    GATEHOUSE_KILLSWITCH_TTL_MS: "200",
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATABASE_URL: "" }),
+  };
+  return {
+    storeKind: opts.storeKind,
+    dataDir,
+    issuer,
+    env,
+    store,
+    audit: new AuditLog(store),
+    mint: (user, m) =>
+      mintToken(issuer.keys, {
+        issuer: m.issuer ?? issuer.url,
+        user,
+        audience: m.audience,
+        scopes: m.scopes,
+        ttlSeconds: m.ttlSeconds,
+      }),
+    async close() {
+      await store.close();
+      await issuer.close();
+      await dropDb?.();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

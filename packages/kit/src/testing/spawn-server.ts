@@ -1,0 +1,65 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+
+/** How to start a server package's entry point as a real process. */
+export const tsxLoader = import.meta.resolve("tsx");
+
+export interface SpawnedServer {
+  url: string;
+  process: ChildProcess;
+  /** Everything the process wrote to stderr (its structured log). */
+  stderr(): string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * Starts `entry` (a server's src/main.ts) over HTTP on an ephemeral loopback port and resolves when its
+ * log says it is serving. A server that exits or stays silent fails the call with its own stderr.
+ */
+export async function spawnHttpServer(
+  entry: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 30_000,
+): Promise<SpawnedServer> {
+  const child = spawn(process.execPath, ["--import", tsxLoader, entry, "http"], {
+    env: { ...process.env, GATEHOUSE_PORT: "0", LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let log = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${entry} did not start within ${timeoutMs} ms:\n${log}`)),
+      timeoutMs,
+    );
+    child.stderr!.setEncoding("utf8");
+    child.stderr!.on("data", (chunk: string) => {
+      log += chunk;
+      for (const line of log.split("\n")) {
+        if (!line.includes('"serving on http"')) continue;
+        try {
+          const entryLog = JSON.parse(line) as { url?: string };
+          if (entryLog.url) {
+            clearTimeout(timer);
+            resolve(entryLog.url);
+          }
+        } catch {
+          // a partial line; wait for the rest
+        }
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${entry} exited with code ${code} before serving:\n${log}`));
+    });
+  });
+  return {
+    url,
+    process: child,
+    stderr: () => log,
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      await once(child, "exit");
+    },
+  };
+}

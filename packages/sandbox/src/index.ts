@@ -1,0 +1,11 @@
+export {
+  defaultScopes,
+  type IdentityDirectory,
+  identitiesFile,
+  loadIdentities,
+  type SeededUser,
+} from "./identities.ts";
+export { type MintOptions, mintToken, type RunningIssuer, startIssuer } from "./issuer.ts";
+export { type IssuerKeys, loadOrCreateIssuerKeys } from "./issuer-keys.ts";
+export { ensureOrdersDatabase } from "./orders/orders-database.ts";
+export { buildOrdersSeed, type OrdersSeed, SEED_COMPANIES } from "./orders/seed-data.ts";

@@ -1,0 +1,54 @@
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import pg from "pg";
+import type { GatehouseTables } from "./tables.ts";
+
+export type Dialect = "sqlite" | "postgres";
+
+export interface Store {
+  db: Kysely<GatehouseTables>;
+  dialect: Dialect;
+  /** Where the data lives, without credentials: safe to print. */
+  location: string;
+  close(): Promise<void>;
+}
+
+// Audit sequence numbers are int8; they stay far below 2^53, so plain numbers are safe.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
+
+export function isPostgresUrl(url: string | undefined): url is string {
+  return !!url && /^postgres(ql)?:\/\//.test(url);
+}
+
+/** Redacts the password of a connection URL for display. */
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(unparseable database url)";
+  }
+}
+
+/**
+ * Opens Gatehouse's store: PostgreSQL when `databaseUrl` is a postgres URL, otherwise one SQLite file
+ * in WAL mode that several server processes share (busy_timeout makes writers wait instead of failing).
+ */
+export function openStore(opts: { databaseUrl?: string; sqlitePath: string }): Store {
+  if (isPostgresUrl(opts.databaseUrl)) {
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10, connectionTimeoutMillis: 5000 });
+    const db = new Kysely<GatehouseTables>({ dialect: new PostgresDialect({ pool }) });
+    return { db, dialect: "postgres", location: describeUrl(opts.databaseUrl), close: () => db.destroy() };
+  }
+  const file = resolve(opts.sqlitePath);
+  mkdirSync(dirname(file), { recursive: true });
+  const sqlite = new SQLite(file);
+  sqlite.pragma("journal_mode = WAL");
+  sqlite.pragma("busy_timeout = 5000");
+  sqlite.pragma("synchronous = NORMAL");
+  const db = new Kysely<GatehouseTables>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, dialect: "sqlite", location: file, close: () => db.destroy() };
+}

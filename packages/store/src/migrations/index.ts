@@ -1,0 +1,13 @@
+import type { Migration, MigrationProvider } from "kysely";
+import { auditAndKillSwitches } from "./001_audit_and_kill_switches.ts";
+
+/** Migrations ship in code (not read from disk) so they run the same from source, tests and bundles. */
+const migrations: Record<string, Migration> = {
+  "001_audit_and_kill_switches": auditAndKillSwitches,
+};
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return migrations;
+  },
+};

@@ -1,0 +1,1 @@
+export { orderLookup } from "./server.ts";

@@ -1,0 +1,25 @@
+import { join } from "node:path";
+import { defineServer } from "@gatehouse/kit";
+import { Orders } from "./orders.ts";
+import { openOrdersDb } from "./orders-db.ts";
+import type { OrderLookupServices } from "./schemas.ts";
+import { getOrder } from "./tools/get-order.ts";
+import { listCustomerOrders } from "./tools/list-customer-orders.ts";
+import { listLateOrders } from "./tools/list-late-orders.ts";
+import { listUnpaidInvoices } from "./tools/list-unpaid-invoices.ts";
+import { searchCustomers } from "./tools/search-customers.ts";
+
+export const orderLookup = defineServer<OrderLookupServices>({
+  name: "order-lookup",
+  version: "0.1.0",
+  title: "Order lookup",
+  instructions:
+    "Read-only access to the company's orders: customers, orders, shipments and invoices, limited to your tenant.",
+  defaultPort: 7101,
+  policyDir: join(import.meta.dirname, "..", "policy"),
+  tools: [searchCustomers, listCustomerOrders, getOrder, listLateOrders, listUnpaidInvoices],
+  async services(config) {
+    const db = openOrdersDb(process.env.ORDERS_DATABASE_URL ?? `file:${config.dataDir}/orders.db`);
+    return { orders: new Orders(db), close: () => db.destroy() };
+  },
+});

@@ -1,0 +1,18 @@
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** Entry points of the server packages, as the CLI starts them. */
+export const ORDER_LOOKUP_ENTRY = join(root, "servers", "order-lookup", "src", "main.ts");
+
+/** Known seeded orders: the first 180 belong to emea, the next 180 to na (see sandbox seed-data). */
+export const EMEA_ORDER = "SO-100001";
+export const NA_ORDER = "SO-100200";
+
+/** Generous limits so suites that are not about rate limiting never trip them. */
+export const RELAXED_LIMITS = {
+  GATEHOUSE_RATE_LIMIT_USER: "10000/60s",
+  GATEHOUSE_RATE_LIMIT_TENANT: "10000/60s",
+  GATEHOUSE_RATE_LIMIT_TOOL: "10000/60s",
+};

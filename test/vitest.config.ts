@@ -1,0 +1,3 @@
+import { gatehouseProject } from "../shared/vitest/project.ts";
+
+export default gatehouseProject("e2e", { globalSetup: ["./setup/postgres.ts"], slow: true });
