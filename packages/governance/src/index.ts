@@ -21,7 +21,7 @@ export {
   type RateLimitConfig,
   RateLimits,
 } from "./rate-limits.ts";
-export { type RedactionCounter, redactString, redactValue } from "./redaction.ts";
+export { AUDIT_STRING_LIMIT, type RedactionCounter, redactForAudit, redactString, redactValue } from "./redaction.ts";
 export {
   ACCEPTED_ALGORITHMS,
   createTokenVerifier,

@@ -4,19 +4,21 @@
  * tool's PII scope.
  */
 
-const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
+// Bounded quantifiers keep every pattern linear: an unbounded `[…]+@` is quadratic on a long string
+// without an @ (a 200 KB argument stalled the server for minutes).
+const EMAIL = /[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}/g;
 // International or bracketed numbers only, so dates, amounts and ids are never mistaken for phones.
 const PHONE =
   /(?<![\w+])(?:\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?|\(\d{2,4}\)[\s.-]?)\d{2,4}(?:[\s.-]?\d{2,4}){1,3}(?![\w])/g;
 const CARD = /(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)/g;
 const SECRETS: RegExp[] = [
-  /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, // JWTs
-  /\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi,
+  /\beyJ[A-Za-z0-9_-]{5,4096}\.[A-Za-z0-9_-]{5,16384}\.[A-Za-z0-9_-]{0,4096}/g, // JWTs
+  /\bBearer\s{1,8}[A-Za-z0-9._~+/=-]{8,4096}/gi,
   /\b(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{8,}/g, // payment-provider keys
   /\bpat-[a-z0-9]{2,4}-[A-Za-z0-9-]{8,}/g, // HubSpot private-app tokens
   /\bAKIA[0-9A-Z]{16}\b/g, // AWS access key ids
   /\bgh[pousr]_[A-Za-z0-9]{20,}/g, // GitHub tokens
-  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
+  /-----BEGIN [A-Z ]{0,20}PRIVATE KEY-----[\s\S]{0,16384}?-----END [A-Z ]{0,20}PRIVATE KEY-----/g,
 ];
 
 /** Keys whose values are personal contact data, whatever they look like. */
@@ -98,6 +100,28 @@ export function redactValue(
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) out[k] = redactValue(v, opts, counter, k);
     return out;
+  }
+  return value;
+}
+
+/** Longest string kept whole in an audit event; longer ones keep a prefix and their length. */
+export const AUDIT_STRING_LIMIT = 512;
+
+/**
+ * Arguments as the audit trail stores them: PII and secrets redacted, long strings truncated, so an
+ * event stays small and never holds what it must not.
+ */
+export function redactForAudit(value: unknown): unknown {
+  return redactValue(truncateStrings(value), { allowPii: false }, { count: 0 });
+}
+
+function truncateStrings(value: unknown): unknown {
+  if (typeof value === "string") {
+    return value.length > AUDIT_STRING_LIMIT ? `${value.slice(0, 128)}…[${value.length} chars]` : value;
+  }
+  if (Array.isArray(value)) return value.slice(0, 100).map(truncateStrings);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).slice(0, 100).map(([k, v]) => [k.slice(0, 128), truncateStrings(v)]));
   }
   return value;
 }

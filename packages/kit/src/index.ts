@@ -22,3 +22,4 @@ export {
   newTraceContext,
   type TraceContext,
 } from "./trace-context.ts";
+export { type SpawnedServer, spawnHttpServer, tsxLoader } from "./spawn-server.ts";

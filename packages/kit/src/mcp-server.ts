@@ -1,4 +1,4 @@
-import type { Identity } from "@gatehouse/governance";
+import { AuthError, type Identity } from "@gatehouse/governance";
 import { ProtocolError, ProtocolErrorCode, Server, type ServerContext } from "@modelcontextprotocol/server";
 import type { Logger } from "pino";
 import { z } from "zod";
@@ -68,13 +68,32 @@ export function createMcpServerFactory<S extends Services>(parts: McpServerParts
           ProtocolErrorCode.InvalidParams,
           `unknown tool "${String(req.params.name).slice(0, 64)}"; call tools/list for the tools of ${def.name}`,
         );
-      const identity = await parts.resolveIdentity(ctx);
       const meta = (req.params._meta ?? {}) as Record<string, unknown>;
       const headers = ctx.http?.req?.headers;
       const trace = newTraceContext({
         traceparent: meta[META_TRACEPARENT] ?? headers?.get("traceparent") ?? undefined,
         correlationId: meta[META_CORRELATION_ID] ?? headers?.get("x-correlation-id") ?? undefined,
       });
+      let identity: Identity;
+      try {
+        identity = await parts.resolveIdentity(ctx);
+      } catch (err) {
+        if (!(err instanceof AuthError)) throw err;
+        // A stdio token that expired mid-session: refused like any other bad token, and audited.
+        await gov.audit.append({
+          type: "auth.rejected",
+          server: def.name,
+          tool: tool.name,
+          env: "stdio",
+          outcome: err.code,
+          detail: { reason: err.description },
+          correlationId: trace.correlationId,
+          traceId: trace.traceId,
+          spanId: trace.spanId,
+          parentSpanId: trace.parentSpanId,
+        });
+        throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `not authorized: ${err.description}`);
+      }
       const signal = AbortSignal.any([ctx.mcpReq.signal, AbortSignal.timeout(parts.requestTimeoutMs)]);
       const result = await runGovernedCall(gov, services, log, {
         server: def.name,

@@ -3,7 +3,7 @@ import {
   applyEgress,
   fingerprint,
   type Identity,
-  redactValue,
+  redactForAudit,
 } from "@gatehouse/governance";
 import type { Logger } from "pino";
 import type { z } from "zod";
@@ -60,11 +60,9 @@ export async function runGovernedCall<S>(
   const requested = await gov.audit.append({
     ...base,
     type: "tool.requested",
-    args: redactValue(args, { allowPii: false }, { count: 0 }),
+    args: redactForAudit(args),
     argsFingerprint: fingerprint(args),
-    prompt: call.prompt
-      ? (redactValue(call.prompt.slice(0, MAX_PROMPT), { allowPii: false }, { count: 0 }) as string)
-      : undefined,
+    prompt: call.prompt ? (redactForAudit(call.prompt.slice(0, MAX_PROMPT)) as string) : undefined,
     detail: { kind: tool.kind, scope: tool.scope },
   });
 

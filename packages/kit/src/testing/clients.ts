@@ -1,6 +1,6 @@
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
-import { tsxLoader } from "./spawn-server.ts";
+import { tsxLoader } from "../spawn-server.ts";
 
 export type Era = "legacy" | "modern";
 

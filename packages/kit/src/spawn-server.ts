@@ -13,8 +13,9 @@ export interface SpawnedServer {
 }
 
 /**
- * Starts `entry` (a server's src/main.ts) over HTTP on an ephemeral loopback port and resolves when its
- * log says it is serving. A server that exits or stays silent fails the call with its own stderr.
+ * Starts `entry` (a server's src/main.ts) as a process serving HTTP (on an ephemeral loopback port unless
+ * env sets GATEHOUSE_PORT) and resolves when its log says it is serving. A server that exits or stays
+ * silent fails the call with its own stderr. Used by `gatehouse start` and by the cross-process tests.
  */
 export async function spawnHttpServer(
   entry: string,

@@ -1,0 +1,90 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { type SpawnedServer, spawnHttpServer } from "@gatehouse/kit";
+import { ensureOrdersDatabase, startIssuer } from "@gatehouse/sandbox";
+import { describeUrl } from "@gatehouse/store";
+import { type CliContext, err, out, withStore } from "../context.ts";
+import { SERVERS } from "../servers.ts";
+
+const step = (text: string) => err(`• ${text}`);
+
+/** Explains the usual start-up failures in terms of what to do next. */
+function explain(name: string, port: number, error: Error): string {
+  const m = error.message;
+  if (m.includes("EADDRINUSE")) return `${name}: port ${port} is already in use. Stop the other process (is another \`gatehouse start\` running?) or free the port.`;
+  if (m.includes("ECONNREFUSED") && m.includes("5432")) return `${name}: PostgreSQL is unreachable at DATABASE_URL. Start it, or unset DATABASE_URL to use the embedded store.`;
+  if (m.includes("PolicyLoadError") || m.includes(".cedar")) return `${name}: a policy file is invalid:\n${m}`;
+  return `${name} failed to start:\n${m}`;
+}
+
+/** `gatehouse start`: the sandbox issuer and every server on loopback HTTP, on the embedded store by default. */
+export async function startCommand(ctx: CliContext): Promise<number> {
+  mkdirSync(ctx.dataDir, { recursive: true });
+  step(`store: ${ctx.databaseUrl ? `PostgreSQL ${describeUrl(ctx.databaseUrl)}` : `embedded SQLite in ${ctx.dataDir}`}`);
+  try {
+    await withStore(ctx, async () => undefined);
+  } catch (e) {
+    err(`the store could not be opened: ${(e as Error).message}`);
+    return 1;
+  }
+  const ordersDb = join(ctx.dataDir, "orders.db");
+  step("orders sandbox database (created and seeded by Prisma on first start)");
+  const orders = await ensureOrdersDatabase(ordersDb);
+  step(orders.created ? `  seeded ${ordersDb}` : `  using ${ordersDb}`);
+
+  const issuerPort = Number(new URL(ctx.issuer).port || 7100);
+  step(`sandbox identity provider on ${ctx.issuer}`);
+  let issuer: Awaited<ReturnType<typeof startIssuer>>;
+  try {
+    issuer = await startIssuer({ dataDir: ctx.dataDir, port: issuerPort, publicUrl: ctx.issuer });
+  } catch (e) {
+    err(explain("identity provider", issuerPort, e as Error));
+    return 1;
+  }
+
+  const running: Array<{ name: string; server: SpawnedServer }> = [];
+  const stopAll = async () => {
+    await Promise.all(running.map((r) => r.server.stop()));
+    await issuer.close();
+  };
+  for (const s of SERVERS) {
+    step(`${s.name} on http://127.0.0.1:${s.defaultPort}/mcp`);
+    try {
+      const server = await spawnHttpServer(s.entry, {
+        GATEHOUSE_PORT: String(s.defaultPort),
+        GATEHOUSE_ISSUER: issuer.url,
+        GATEHOUSE_DATA_DIR: ctx.dataDir,
+        ORDERS_DATABASE_URL: process.env.ORDERS_DATABASE_URL ?? `file:${ordersDb}`,
+        LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+      });
+      running.push({ name: s.name, server });
+      server.process.once("exit", (code) => {
+        err(`${s.name} stopped unexpectedly (exit ${code}); stopping everything`);
+        void stopAll().then(() => process.exit(1));
+      });
+    } catch (e) {
+      err(explain(s.name, s.defaultPort, e as Error));
+      await stopAll();
+      return 1;
+    }
+  }
+
+  out("");
+  out("Gatehouse is running (Ctrl-C stops it):");
+  out("");
+  out(`  ${"server".padEnd(16)} url`);
+  out(`  ${"issuer".padEnd(16)} ${issuer.url}`);
+  for (const r of running) out(`  ${r.name.padEnd(16)} ${r.server.url}`);
+  out("");
+  out("Get a token:   pnpm --silent gatehouse token --user alice --server order-lookup");
+  out("Watch audit:   pnpm gatehouse audit tail --follow");
+  out("");
+
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  for (const r of running) r.server.process.removeAllListeners("exit");
+  await stopAll();
+  return 0;
+}

@@ -1,0 +1,1 @@
+export { SERVERS, type ServerEntry } from "./servers.ts";

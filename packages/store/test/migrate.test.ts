@@ -1,0 +1,51 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { migrateToLatest, openStore, type Store } from "../src/index.ts";
+
+let dir: string;
+const opened: Store[] = [];
+
+function open(): Store {
+  const store = openStore({ sqlitePath: join(dir, "nested", "store.sqlite") });
+  opened.push(store);
+  return store;
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "gatehouse-store-"));
+});
+
+afterEach(async () => {
+  for (const s of opened.splice(0)) await s.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function tableNames(store: Store): Promise<string[]> {
+  return (await store.db.introspection.getTables()).map((t) => t.name).sort();
+}
+
+describe("store migrations", () => {
+  it("creates the audit and kill-switch tables on a fresh SQLite file (and its folder)", async () => {
+    const store = open();
+    expect(store.dialect).toBe("sqlite");
+    expect(await migrateToLatest(store)).toEqual(["001_audit_and_kill_switches"]);
+    expect(await tableNames(store)).toEqual(expect.arrayContaining(["audit_events", "kill_switches"]));
+  });
+
+  it("does nothing and keeps the data when migrated a second time", async () => {
+    const store = open();
+    await migrateToLatest(store);
+    await store.db
+      .insertInto("kill_switches")
+      .values({ tool: "get_order", enabled: 1, reason: "kept", updated_by: "test", updated_at: "2024-05-01" })
+      .execute();
+    expect(await migrateToLatest(store)).toEqual([]);
+    expect(await migrateToLatest(open())).toEqual([]);
+    const rows = await store.db.selectFrom("kill_switches").selectAll().execute();
+    expect(rows).toEqual([
+      { tool: "get_order", enabled: 1, reason: "kept", updated_by: "test", updated_at: "2024-05-01" },
+    ]);
+  });
+});
