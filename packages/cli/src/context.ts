@@ -16,7 +16,10 @@ export function cliContext(env: NodeJS.ProcessEnv = process.env): CliContext {
   };
 }
 
-export async function withStore<T>(ctx: CliContext, fn: (s: { store: Store; audit: AuditLog; killSwitches: KillSwitches }) => Promise<T>): Promise<T> {
+export async function withStore<T>(
+  ctx: CliContext,
+  fn: (s: { store: Store; audit: AuditLog; killSwitches: KillSwitches }) => Promise<T>,
+): Promise<T> {
   const store = openStore({ databaseUrl: ctx.databaseUrl, sqlitePath: `${ctx.dataDir}/gatehouse.db` });
   try {
     await migrateToLatest(store);

@@ -71,7 +71,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: Error) => {
-    err(e instanceof UsageError || (e as NodeJS.ErrnoException).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" ? `gatehouse: ${e.message}` : `gatehouse: ${e.stack ?? e.message}`);
+    err(
+      e instanceof UsageError || (e as NodeJS.ErrnoException).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION"
+        ? `gatehouse: ${e.message}`
+        : `gatehouse: ${e.stack ?? e.message}`,
+    );
     process.exitCode = 2;
   },
 );

@@ -15,12 +15,18 @@ export interface ServerEntry {
 
 /** Every server `gatehouse start` and `gatehouse stdio` know. New server packages add a line here. */
 export const SERVERS: ServerEntry[] = [
-  { name: orderLookup.name, def: orderLookup as unknown as ServerDefinition, entry: join(root, "servers", "order-lookup", "src", "main.ts"), defaultPort: orderLookup.defaultPort },
+  {
+    name: orderLookup.name,
+    def: orderLookup as unknown as ServerDefinition,
+    entry: join(root, "servers", "order-lookup", "src", "main.ts"),
+    defaultPort: orderLookup.defaultPort,
+  },
 ];
 
 export function findServer(name: string): ServerEntry {
   const s = SERVERS.find((x) => x.name === name);
-  if (!s) throw new UsageError(`unknown server "${name}"; known servers: ${SERVERS.map((x) => x.name).join(", ")}`);
+  if (!s)
+    throw new UsageError(`unknown server "${name}"; known servers: ${SERVERS.map((x) => x.name).join(", ")}`);
   return s;
 }
 

@@ -21,7 +21,13 @@ export {
   type RateLimitConfig,
   RateLimits,
 } from "./rate-limits.ts";
-export { AUDIT_STRING_LIMIT, type RedactionCounter, redactForAudit, redactString, redactValue } from "./redaction.ts";
+export {
+  AUDIT_STRING_LIMIT,
+  type RedactionCounter,
+  redactForAudit,
+  redactString,
+  redactValue,
+} from "./redaction.ts";
 export {
   ACCEPTED_ALGORITHMS,
   createTokenVerifier,

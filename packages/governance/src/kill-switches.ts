@@ -18,7 +18,7 @@ export class KillSwitches {
     tool: string,
   ): Promise<{ killed: true; reason: string | null } | { killed: false }> {
     const now = Date.now();
-    if (!this.cache || now - this.cache.at > this.ttlMs) {
+    if (!this.cache || now - this.cache.at >= this.ttlMs) {
       const rows = await this.store.db
         .selectFrom("kill_switches")
         .select(["tool", "reason"])

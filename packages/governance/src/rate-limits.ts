@@ -15,7 +15,11 @@ export interface RateLimitConfig {
 /** Parses "120/60s" (120 calls per 60 seconds). */
 export function parseRateLimit(text: string): RateLimit {
   const m = /^(\d+)\/(\d+)s$/.exec(text.trim());
-  if (!m) throw new Error(`bad rate limit "${text}": expected <calls>/<seconds>s, e.g. 120/60s`);
+  // Zero calls would refuse everything; a zero window never resets in rate-limiter-flexible.
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1)
+    throw new Error(
+      `bad rate limit "${text}": expected <calls>/<seconds>s with both at least 1, e.g. 120/60s`,
+    );
   return { points: Number(m[1]), durationSeconds: Number(m[2]) };
 }
 
@@ -45,10 +49,14 @@ export class RateLimits {
       ["tenant", this.tenant, identity.tenant],
       ["tool", this.tool, tool],
     ];
+    const taken: Array<[RateLimiterMemory, string]> = [];
     for (const [bucket, limiter, key] of checks) {
       try {
         await limiter.consume(key);
+        taken.push([limiter, key]);
       } catch (res) {
+        // A refused call costs nothing: give back what the earlier buckets took.
+        await Promise.all(taken.map(([l, k]) => l.reward(k)));
         if (res instanceof RateLimiterRes) {
           return { ok: false, bucket, retryAfterSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) };
         }

@@ -10,7 +10,9 @@ const EMAIL = /[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})
 // International or bracketed numbers only, so dates, amounts and ids are never mistaken for phones.
 const PHONE =
   /(?<![\w+])(?:\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?|\(\d{2,4}\)[\s.-]?)\d{2,4}(?:[\s.-]?\d{2,4}){1,3}(?![\w])/g;
-const CARD = /(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)/g;
+// Card numbers as people write them: 13-19 digits in one run, or groups of four with one consistent
+// separator (Amex 4-6-5 too). Looser patterns took two ISO dates in a row for a card.
+const CARD = /(?<![\d-])(?:\d{13,19}|\d{4}([ -])\d{4}\1\d{4}\1\d{1,7}|\d{4}([ -])\d{6}\2\d{5})(?![\d-])/g;
 const SECRETS: RegExp[] = [
   /\beyJ[A-Za-z0-9_-]{5,4096}\.[A-Za-z0-9_-]{5,16384}\.[A-Za-z0-9_-]{0,4096}/g, // JWTs
   /\bBearer\s{1,8}[A-Za-z0-9._~+/=-]{8,4096}/gi,
@@ -21,10 +23,39 @@ const SECRETS: RegExp[] = [
   /-----BEGIN [A-Z ]{0,20}PRIVATE KEY-----[\s\S]{0,16384}?-----END [A-Z ]{0,20}PRIVATE KEY-----/g,
 ];
 
+/** The words of a key, whether snake_case, kebab-case or camelCase: `customerEmail` → customer, email. */
+function keyWords(key: string): string[] {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .toLowerCase()
+    .split(/[_\-.\s]+/)
+    .filter(Boolean);
+}
+
 /** Keys whose values are personal contact data, whatever they look like. */
-const PII_KEY = /(^|_)(email|e_mail|phone|mobile|fax)(_|$)|^(email|phone|mobile)[A-Z]/i;
-/** Keys whose values are credentials, whatever they look like. */
-const SECRET_KEY = /(^|_)(password|passwd|secret|token|api_?key|authorization|private_?key)(_|$)/i;
+function isPiiKey(key: string): boolean {
+  return keyWords(key).some(
+    (w) => w === "email" || w === "phone" || w === "mobile" || w === "fax" || w === "telephone",
+  );
+}
+
+/** Keys whose values are credentials, whatever they look like (a page token or cursor is not one). */
+function isSecretKey(key: string): boolean {
+  const words = keyWords(key);
+  const has = (w: string) => words.includes(w);
+  if (has("page") || has("cursor")) return false;
+  return (
+    has("password") ||
+    has("passwd") ||
+    has("secret") ||
+    has("apikey") ||
+    has("authorization") ||
+    has("bearer") ||
+    (has("api") && has("key")) ||
+    (has("private") && has("key")) ||
+    has("token")
+  );
+}
 
 export interface RedactionOptions {
   /** The caller holds the PII scope: emails and phone numbers pass. */
@@ -33,6 +64,16 @@ export interface RedactionOptions {
 
 export interface RedactionCounter {
   count: number;
+}
+
+function isCardNumber(n: number): boolean {
+  const digits = String(n);
+  return Number.isSafeInteger(n) && /^\d{13,19}$/.test(digits) && luhnValid(digits);
+}
+
+function redactedCard(counter: RedactionCounter): string {
+  counter.count++;
+  return "[redacted:card]";
 }
 
 function luhnValid(digits: string): boolean {
@@ -84,15 +125,17 @@ export function redactValue(
   counter: RedactionCounter,
   key = "",
 ): unknown {
-  if (typeof value === "string") {
-    if (SECRET_KEY.test(key)) {
+  if (typeof value === "string" || typeof value === "number") {
+    if (key && isSecretKey(key)) {
       counter.count++;
       return "[redacted:secret]";
     }
-    if (!opts.allowPii && PII_KEY.test(key)) {
+    if (!opts.allowPii && key && isPiiKey(key)) {
       counter.count++;
       return "[redacted:pii]";
     }
+    // A number is only a risk when it is a card number; it then leaves as a marker, not as digits.
+    if (typeof value === "number") return isCardNumber(value) ? redactedCard(counter) : value;
     return redactString(value, opts, counter);
   }
   if (Array.isArray(value)) return value.map((v) => redactValue(v, opts, counter, key));
@@ -112,7 +155,8 @@ export const AUDIT_STRING_LIMIT = 512;
  * event stays small and never holds what it must not.
  */
 export function redactForAudit(value: unknown): unknown {
-  return redactValue(truncateStrings(value), { allowPii: false }, { count: 0 });
+  // Redact first: truncating first could cut an email or card in half and let the rest through.
+  return truncateStrings(redactValue(value, { allowPii: false }, { count: 0 }));
 }
 
 function truncateStrings(value: unknown): unknown {
@@ -121,7 +165,11 @@ function truncateStrings(value: unknown): unknown {
   }
   if (Array.isArray(value)) return value.slice(0, 100).map(truncateStrings);
   if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).slice(0, 100).map(([k, v]) => [k.slice(0, 128), truncateStrings(v)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .slice(0, 100)
+        .map(([k, v]) => [k.slice(0, 128), truncateStrings(v)]),
+    );
   }
   return value;
 }

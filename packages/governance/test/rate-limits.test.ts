@@ -16,14 +16,22 @@ describe("parseRateLimit", () => {
     expect(parseRateLimit(text)).toEqual(expected);
   });
 
-  it.each([["120"], ["120/60"], ["120/60m"], ["abc/60s"], ["-1/60s"], ["1.5/60s"], ["120 / 60s"], [""]])(
-    "refuses %j with a message showing the expected form",
-    (text) => {
-      expect(() => parseRateLimit(text)).toThrow(
-        `bad rate limit "${text}": expected <calls>/<seconds>s, e.g. 120/60s`,
-      );
-    },
-  );
+  it.each([
+    ["120"],
+    ["120/60"],
+    ["120/60m"],
+    ["abc/60s"],
+    ["-1/60s"],
+    ["1.5/60s"],
+    ["120 / 60s"],
+    [""],
+    ["0/60s"],
+    ["10/0s"],
+  ])("refuses %j with a message showing the expected form", (text) => {
+    expect(() => parseRateLimit(text)).toThrow(
+      `bad rate limit "${text}": expected <calls>/<seconds>s with both at least 1, e.g. 120/60s`,
+    );
+  });
 });
 
 describe("rate limits", () => {

@@ -15,6 +15,7 @@ export { protectedResourceMetadataUrl } from "./http-transport.ts";
 export { listTools, type ToolListing } from "./mcp-server.ts";
 export { ToolError } from "./pipeline.ts";
 export { type RunningServer, runServer } from "./run-server.ts";
+export { type SpawnedServer, spawnHttpServer, tsxLoader } from "./spawn-server.ts";
 export {
   META_CORRELATION_ID,
   META_PROMPT,
@@ -22,4 +23,3 @@ export {
   newTraceContext,
   type TraceContext,
 } from "./trace-context.ts";
-export { type SpawnedServer, spawnHttpServer, tsxLoader } from "./spawn-server.ts";

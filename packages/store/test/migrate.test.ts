@@ -48,4 +48,18 @@ describe("store migrations", () => {
       { tool: "get_order", enabled: 1, reason: "kept", updated_by: "test", updated_at: "2024-05-01" },
     ]);
   });
+
+  it("lets two stores migrate one fresh SQLite file at the same time", async () => {
+    for (let round = 0; round < 5; round++) {
+      rmSync(join(dir, "nested"), { recursive: true, force: true });
+      const a = open();
+      const b = open();
+      const results = await Promise.all([migrateToLatest(a), migrateToLatest(b)]);
+      expect(results.flat()).toEqual(["001_audit_and_kill_switches"]);
+      await a.close();
+      await b.close();
+      opened.splice(opened.indexOf(a), 1);
+      opened.splice(opened.indexOf(b), 1);
+    }
+  });
 });

@@ -18,13 +18,24 @@ export async function auditVerify(ctx: CliContext): Promise<number> {
 
 function line(e: AuditRecord): string {
   const who = e.user_id ? `${e.user_id}@${e.tenant}${e.env === "local" ? " (local)" : ""}` : "(no identity)";
-  const parts = [`#${e.seq}`, e.ts, e.type.padEnd(14), e.server, e.tool ?? "-", who, e.outcome ?? e.decision ?? ""];
+  const parts = [
+    `#${e.seq}`,
+    e.ts,
+    e.type.padEnd(14),
+    e.server,
+    e.tool ?? "-",
+    who,
+    e.outcome ?? e.decision ?? "",
+  ];
   if (e.latency_ms !== null) parts.push(`${e.latency_ms}ms`);
   return parts.join("  ");
 }
 
 /** `gatehouse audit tail [-n 20] [--follow]` */
-export async function auditTail(ctx: CliContext, opts: { lines?: string; follow?: boolean }): Promise<number> {
+export async function auditTail(
+  ctx: CliContext,
+  opts: { lines?: string; follow?: boolean },
+): Promise<number> {
   const n = opts.lines ? Number(opts.lines) : 20;
   if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new UsageError("-n must be between 1 and 10000");
   return withStore(ctx, async ({ audit }) => {
@@ -43,14 +54,19 @@ export async function auditTail(ctx: CliContext, opts: { lines?: string; follow?
 
 /** `gatehouse audit trace <correlation-id>`: every event of one request, as a tree of spans. */
 export async function auditTrace(ctx: CliContext, correlationId: string | undefined): Promise<number> {
-  if (!correlationId) throw new UsageError("audit trace needs a correlation id (shown as io.gatehouse/correlation-id in each tool result's _meta)");
+  if (!correlationId)
+    throw new UsageError(
+      "audit trace needs a correlation id (shown as io.gatehouse/correlation-id in each tool result's _meta)",
+    );
   return withStore(ctx, async ({ audit }) => {
     const events = await audit.byCorrelation(correlationId);
     if (events.length === 0) {
       err(`no audit events with correlation id ${correlationId}`);
       return 1;
     }
-    out(`correlation ${correlationId}, trace ${events[0]!.trace_id}: ${events.length} events on ${new Set(events.map((e) => e.server)).size} server(s)`);
+    out(
+      `correlation ${correlationId}, trace ${events[0]!.trace_id}: ${events.length} events on ${new Set(events.map((e) => e.server)).size} server(s)`,
+    );
     const spans = new Map<string, AuditRecord[]>();
     for (const e of events) spans.set(e.span_id, [...(spans.get(e.span_id) ?? []), e]);
     const spanIds = new Set(spans.keys());

@@ -3,16 +3,28 @@ import { type CliContext, out, withStore } from "../context.ts";
 import { UsageError } from "../servers.ts";
 
 /** `gatehouse killswitch on|off <tool> [--reason text]` and `gatehouse killswitch list`. */
-export async function killSwitchCommand(ctx: CliContext, action: string | undefined, tool: string | undefined, opts: { reason?: string }): Promise<number> {
+export async function killSwitchCommand(
+  ctx: CliContext,
+  action: string | undefined,
+  tool: string | undefined,
+  opts: { reason?: string },
+): Promise<number> {
   return withStore(ctx, async ({ killSwitches }) => {
     if (action === "list") {
       const rows = await killSwitches.list();
       if (rows.length === 0) out("no kill switches set");
-      for (const r of rows) out(`${r.enabled ? "ON " : "off"}  ${r.tool}  by ${r.updated_by} at ${r.updated_at}${r.reason ? `  (${r.reason})` : ""}`);
+      for (const r of rows)
+        out(
+          `${r.enabled ? "ON " : "off"}  ${r.tool}  by ${r.updated_by} at ${r.updated_at}${r.reason ? `  (${r.reason})` : ""}`,
+        );
       return 0;
     }
-    if ((action !== "on" && action !== "off") || !tool) throw new UsageError("usage: gatehouse killswitch on|off <tool or server/tool> [--reason text] | killswitch list");
-    if (!/^([a-z][a-z0-9-]*\/)?[A-Za-z0-9_.-]{1,64}$/.test(tool)) throw new UsageError(`"${tool}" is not a tool name (use get_order or order-lookup/get_order)`);
+    if ((action !== "on" && action !== "off") || !tool)
+      throw new UsageError(
+        "usage: gatehouse killswitch on|off <tool or server/tool> [--reason text] | killswitch list",
+      );
+    if (!/^([a-z][a-z0-9-]*\/)?[A-Za-z0-9_.-]{1,64}$/.test(tool))
+      throw new UsageError(`"${tool}" is not a tool name (use get_order or order-lookup/get_order)`);
     await killSwitches.set(tool, action === "on", userInfo().username, opts.reason);
     out(`kill switch ${action} for ${tool}; running servers pick it up within a second`);
     return 0;

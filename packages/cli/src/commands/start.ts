@@ -11,16 +11,21 @@ const step = (text: string) => err(`• ${text}`);
 /** Explains the usual start-up failures in terms of what to do next. */
 function explain(name: string, port: number, error: Error): string {
   const m = error.message;
-  if (m.includes("EADDRINUSE")) return `${name}: port ${port} is already in use. Stop the other process (is another \`gatehouse start\` running?) or free the port.`;
-  if (m.includes("ECONNREFUSED") && m.includes("5432")) return `${name}: PostgreSQL is unreachable at DATABASE_URL. Start it, or unset DATABASE_URL to use the embedded store.`;
-  if (m.includes("PolicyLoadError") || m.includes(".cedar")) return `${name}: a policy file is invalid:\n${m}`;
+  if (m.includes("EADDRINUSE"))
+    return `${name}: port ${port} is already in use. Stop the other process (is another \`gatehouse start\` running?) or free the port.`;
+  if (m.includes("ECONNREFUSED") && m.includes("5432"))
+    return `${name}: PostgreSQL is unreachable at DATABASE_URL. Start it, or unset DATABASE_URL to use the embedded store.`;
+  if (m.includes("PolicyLoadError") || m.includes(".cedar"))
+    return `${name}: a policy file is invalid:\n${m}`;
   return `${name} failed to start:\n${m}`;
 }
 
 /** `gatehouse start`: the sandbox issuer and every server on loopback HTTP, on the embedded store by default. */
 export async function startCommand(ctx: CliContext): Promise<number> {
   mkdirSync(ctx.dataDir, { recursive: true });
-  step(`store: ${ctx.databaseUrl ? `PostgreSQL ${describeUrl(ctx.databaseUrl)}` : `embedded SQLite in ${ctx.dataDir}`}`);
+  step(
+    `store: ${ctx.databaseUrl ? `PostgreSQL ${describeUrl(ctx.databaseUrl)}` : `embedded SQLite in ${ctx.dataDir}`}`,
+  );
   try {
     await withStore(ctx, async () => undefined);
   } catch (e) {

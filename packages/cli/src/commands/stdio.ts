@@ -10,7 +10,11 @@ import { defaultResourceUrl, findServer, UsageError } from "../servers.ts";
  * other; --profile uses a named local profile (env=local, recorded in every audit event).
  * Nothing may be written to stdout here except the protocol.
  */
-export async function stdioCommand(ctx: CliContext, name: string | undefined, opts: { user?: string; profile?: string; ttl?: string }): Promise<number> {
+export async function stdioCommand(
+  ctx: CliContext,
+  name: string | undefined,
+  opts: { user?: string; profile?: string; ttl?: string },
+): Promise<number> {
   if (!name) throw new UsageError("stdio needs a server name");
   const entry = findServer(name);
   const ordersDb = join(ctx.dataDir, "orders.db");
@@ -36,7 +40,9 @@ export async function stdioCommand(ctx: CliContext, name: string | undefined, op
     env.GATEHOUSE_ENV = "local";
     env.GATEHOUSE_PROFILE = opts.profile;
   } else if (!env.GATEHOUSE_TOKEN) {
-    throw new UsageError("stdio needs --user <id> (a sandbox token) or --profile <id> (a local profile), or GATEHOUSE_TOKEN");
+    throw new UsageError(
+      "stdio needs --user <id> (a sandbox token) or --profile <id> (a local profile), or GATEHOUSE_TOKEN",
+    );
   }
   const running = await runServer(entry.def, "stdio", env);
   await new Promise<void>((resolve) => {

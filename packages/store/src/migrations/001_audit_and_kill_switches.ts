@@ -1,10 +1,12 @@
 import type { Kysely, Migration } from "kysely";
 
+// Idempotent DDL: two processes migrating a fresh SQLite file at once must both succeed.
 // Portable types only (text, bigint, integer, double precision): the same migration runs on SQLite and PostgreSQL.
 export const auditAndKillSwitches: Migration = {
   async up(db: Kysely<unknown>) {
     await db.schema
       .createTable("audit_events")
+      .ifNotExists()
       .addColumn("seq", "bigint", (c) => c.primaryKey())
       .addColumn("id", "text", (c) => c.notNull().unique())
       .addColumn("ts", "text", (c) => c.notNull())
@@ -35,13 +37,20 @@ export const auditAndKillSwitches: Migration = {
       .execute();
     await db.schema
       .createIndex("audit_events_correlation")
+      .ifNotExists()
       .on("audit_events")
       .column("correlation_id")
       .execute();
-    await db.schema.createIndex("audit_events_trace").on("audit_events").column("trace_id").execute();
+    await db.schema
+      .createIndex("audit_events_trace")
+      .ifNotExists()
+      .on("audit_events")
+      .column("trace_id")
+      .execute();
 
     await db.schema
       .createTable("kill_switches")
+      .ifNotExists()
       .addColumn("tool", "text", (c) => c.primaryKey())
       .addColumn("enabled", "integer", (c) => c.notNull())
       .addColumn("reason", "text")
