@@ -1,5 +1,5 @@
-import { writeFileSync } from "node:fs";
 import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { connectHttp, createTestEnvironment, tsxLoader } from "@gatehouse/kit/testing";
 import { EMEA_ORDER, ORDER_LOOKUP_ENTRY } from "../support/servers.ts";
 
@@ -29,7 +29,12 @@ const url = await new Promise<string>((resolve) => {
     if (m) resolve((m[1] ?? m[2])!);
   });
 });
-const server = { url, stop: async () => { child.kill(); } };
+const server = {
+  url,
+  stop: async () => {
+    child.kill();
+  },
+};
 const client = await connectHttp(server.url, await env.mint("alice", { audience: server.url }));
 let n = 0;
 const total = Number(process.env.REPRO_CALLS ?? 8000);
@@ -56,7 +61,7 @@ try {
 } catch (e) {
   process.stdout.write(`FAILED after ${n} calls: ${(e as Error).message}\n`);
   await new Promise((r) => setTimeout(r, 500));
-  writeFileSync("/tmp/repro-tail.log", tail);
+  writeFileSync(`/tmp/repro-tail-${process.pid}.log`, tail);
 }
 await client.close().catch(() => {});
 await server.stop().catch(() => {});

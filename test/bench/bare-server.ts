@@ -63,8 +63,14 @@ const shutdown = (close: () => Promise<void>) => () =>
 
 if (process.argv[2] === "stdio") {
   const handle = serveStdio(() => makeServer());
-  process.once("SIGTERM", shutdown(() => handle.close()));
-  process.once("SIGINT", shutdown(() => handle.close()));
+  process.once(
+    "SIGTERM",
+    shutdown(() => handle.close()),
+  );
+  process.once(
+    "SIGINT",
+    shutdown(() => handle.close()),
+  );
 } else {
   const mcp = toNodeHandler(createMcpHandler(() => makeServer()));
   const http = createServer((req, res) => {

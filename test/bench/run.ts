@@ -336,7 +336,9 @@ main().then(
   () => process.exit(0),
   (err: Error) => {
     const cause = (err as Error & { cause?: unknown }).cause;
-    process.stderr.write(`bench failed: ${err.stack ?? err.message}\n${cause ? `cause: ${String(cause)}\n` : ""}`);
+    process.stderr.write(
+      `bench failed: ${err.stack ?? err.message}\n${cause ? `cause: ${String(cause)}\n` : ""}`,
+    );
     process.exit(1);
   },
 );

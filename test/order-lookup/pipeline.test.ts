@@ -1,6 +1,13 @@
 import { spawnSync } from "node:child_process";
+import {
+  connectHttp,
+  createTestEnvironment,
+  type SpawnedServer,
+  spawnHttpServer,
+  TEST_ORDERS_DB,
+  type TestEnvironment,
+} from "@gatehouse/kit/testing";
 import type { Client } from "@modelcontextprotocol/client";
-import { connectHttp, createTestEnvironment, type SpawnedServer, spawnHttpServer, TEST_ORDERS_DB, type TestEnvironment } from "@gatehouse/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storeMatrix } from "../setup/stores.ts";
 import { runCli } from "../support/cli.ts";
@@ -8,7 +15,14 @@ import { outcomeEvent, textOf } from "../support/results.ts";
 import { EMEA_ORDER, ORDER_LOOKUP_ENTRY, RELAXED_LIMITS } from "../support/servers.ts";
 
 function ordersDbFingerprint(): string {
-  const r = spawnSync("sqlite3", [TEST_ORDERS_DB, "select count(*) from customers; select count(*) from orders; select sum(total_cents) from orders;"], { encoding: "utf8" });
+  const r = spawnSync(
+    "sqlite3",
+    [
+      TEST_ORDERS_DB,
+      "select count(*) from customers; select count(*) from orders; select sum(total_cents) from orders;",
+    ],
+    { encoding: "utf8" },
+  );
   if (r.status !== 0) {
     // sqlite3 CLI is optional; fall back to the file's size and mtime.
     const { statSync } = require("node:fs") as typeof import("node:fs");
@@ -36,27 +50,65 @@ describe.each(storeMatrix())("order-lookup pipeline stages ($storeKind store)", 
   });
 
   const badInputs: Array<[string, string, Record<string, unknown>, string]> = [
-    ["a wrong type", "get_order", { order_id: 100001 }, "order_id: Invalid input: expected string, received number"],
+    [
+      "a wrong type",
+      "get_order",
+      { order_id: 100001 },
+      "order_id: Invalid input: expected string, received number",
+    ],
     ["a missing field", "get_order", {}, "order_id: Invalid input: expected string, received undefined"],
-    ["an unknown field", "get_order", { order_id: EMEA_ORDER, include_all_tenants: true }, 'unknown field(s) "include_all_tenants"'],
-    ["SQL in an id", "get_order", { order_id: "SO-100001' OR '1'='1" }, "order_id: an order id looks like SO-100123"],
-    ["a huge string", "search_customers", { query: "x".repeat(200_000) }, "query: Too big: expected string to have <=100 characters"],
-    ["an out-of-range page size", "list_late_orders", { limit: 10_000 }, "limit: Too big: expected number to be <=50"],
-    ["a malformed tenant", "list_late_orders", { tenant: "emea; DROP TABLE orders" }, "tenant: a tenant is a short lowercase name"],
-    ["a forged cursor", "list_late_orders", { cursor: "eyJub3QiOiJtaW5lIn0" }, "cursor is not one this server issued"],
+    [
+      "an unknown field",
+      "get_order",
+      { order_id: EMEA_ORDER, include_all_tenants: true },
+      'unknown field(s) "include_all_tenants"',
+    ],
+    [
+      "SQL in an id",
+      "get_order",
+      { order_id: "SO-100001' OR '1'='1" },
+      "order_id: an order id looks like SO-100123",
+    ],
+    [
+      "a huge string",
+      "search_customers",
+      { query: "x".repeat(200_000) },
+      "query: Too big: expected string to have <=100 characters",
+    ],
+    [
+      "an out-of-range page size",
+      "list_late_orders",
+      { limit: 10_000 },
+      "limit: Too big: expected number to be <=50",
+    ],
+    [
+      "a malformed tenant",
+      "list_late_orders",
+      { tenant: "emea; DROP TABLE orders" },
+      "tenant: a tenant is a short lowercase name",
+    ],
+    [
+      "a forged cursor",
+      "list_late_orders",
+      { cursor: "eyJub3QiOiJtaW5lIn0" },
+      "cursor is not one this server issued",
+    ],
   ];
 
-  it.each(badInputs)("answers %s with a clear MCP error, audits it, and changes nothing", async (_label, tool, args, message) => {
-    const before = ordersDbFingerprint();
-    const result = await alice.callTool({ name: tool, arguments: args });
-    expect(result.isError).toBe(true);
-    expect(textOf(result)).toContain(message);
-    expect(textOf(result)).not.toMatch(/select|sqlite|stack|at \w+ \(/i);
-    const event = await outcomeEvent(env.audit, result);
-    expect(event.type).toBe("tool.failed");
-    expect(["input", "handler"]).toContain(event.detail.stage);
-    expect(ordersDbFingerprint()).toBe(before);
-  });
+  it.each(badInputs)(
+    "answers %s with a clear MCP error, audits it, and changes nothing",
+    async (_label, tool, args, message) => {
+      const before = ordersDbFingerprint();
+      const result = await alice.callTool({ name: tool, arguments: args });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toContain(message);
+      expect(textOf(result)).not.toMatch(/select|sqlite|stack|at \w+ \(/i);
+      const event = await outcomeEvent(env.audit, result);
+      expect(event.type).toBe("tool.failed");
+      expect(["input", "handler"]).toContain(event.detail.stage);
+      expect(ordersDbFingerprint()).toBe(before);
+    },
+  );
 
   it("treats SQL metacharacters in a search as plain text", async () => {
     const result = await alice.callTool({ name: "search_customers", arguments: { query: "%' OR '1'='1" } });
@@ -67,7 +119,10 @@ describe.each(storeMatrix())("order-lookup pipeline stages ($storeKind store)", 
   });
 
   it("never stores raw PII or secrets from arguments in the audit trail", async () => {
-    const result = await alice.callTool({ name: "search_customers", arguments: { query: "ana.berg@example.com" } });
+    const result = await alice.callTool({
+      name: "search_customers",
+      arguments: { query: "ana.berg@example.com" },
+    });
     const requested = (await env.audit.latest(50)).filter((e) => e.type === "tool.requested").at(-1)!;
     expect(requested.args).not.toContain("ana.berg@example.com");
     expect(requested.args).toContain("[redacted:email]");
@@ -95,7 +150,8 @@ describe.each(storeMatrix())("order-lookup pipeline stages ($storeKind store)", 
     expect(off.status, off.stderr).toBe(0);
     let resumed = false;
     for (let i = 0; i < 50 && !resumed; i++) {
-      resumed = (await alice.callTool({ name: "get_order", arguments: { order_id: EMEA_ORDER } })).isError === false;
+      resumed =
+        (await alice.callTool({ name: "get_order", arguments: { order_id: EMEA_ORDER } })).isError === false;
       if (!resumed) await new Promise((res) => setTimeout(res, 100));
     }
     expect(resumed).toBe(true);
@@ -108,7 +164,11 @@ describe("order-lookup rate limits", () => {
 
   beforeAll(async () => {
     env = await createTestEnvironment({ storeKind: "sqlite" });
-    server = await spawnHttpServer(ORDER_LOOKUP_ENTRY, { ...env.env, ...RELAXED_LIMITS, GATEHOUSE_RATE_LIMIT_USER: "3/60s" });
+    server = await spawnHttpServer(ORDER_LOOKUP_ENTRY, {
+      ...env.env,
+      ...RELAXED_LIMITS,
+      GATEHOUSE_RATE_LIMIT_USER: "3/60s",
+    });
   });
 
   afterAll(async () => {
@@ -120,7 +180,10 @@ describe("order-lookup rate limits", () => {
     const alice = await connectHttp(server.url, await env.mint("alice", { audience: server.url }));
     const bob = await connectHttp(server.url, await env.mint("bob", { audience: server.url }));
     try {
-      for (let i = 0; i < 3; i++) expect((await alice.callTool({ name: "list_late_orders", arguments: { limit: 1 } })).isError).toBe(false);
+      for (let i = 0; i < 3; i++)
+        expect((await alice.callTool({ name: "list_late_orders", arguments: { limit: 1 } })).isError).toBe(
+          false,
+        );
       const limited = await alice.callTool({ name: "list_late_orders", arguments: { limit: 1 } });
       expect(limited.isError).toBe(true);
       expect(textOf(limited)).toMatch(/^rate limit reached for this user; retry after \d+ s$/);

@@ -3,7 +3,15 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { tsxLoader } from "@gatehouse/kit/testing";
 
-export const CLI_MAIN = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "packages", "cli", "src", "main.ts");
+export const CLI_MAIN = join(
+  dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "..",
+  "packages",
+  "cli",
+  "src",
+  "main.ts",
+);
 
 /** Runs the real `gatehouse` command as a person would, against a test environment's store. */
 export function runCli(args: string[], env: Record<string, string>) {
