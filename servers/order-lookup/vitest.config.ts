@@ -1,6 +1,3 @@
 import { gatehouseProject } from "../../shared/vitest/project.ts";
 
-export default gatehouseProject("order-lookup", {
-  globalSetup: ["../../test/setup/postgres.ts"],
-  slow: true,
-});
+export default gatehouseProject("order-lookup", { slow: true });

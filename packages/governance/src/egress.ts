@@ -18,11 +18,12 @@ function countKeys(value: unknown): number {
   return 0;
 }
 
-/**
- * The last gate before data leaves: keep only fields the tool's output schema declares (zod objects
- * strip unknown keys), redact PII and secrets for this caller, and refuse oversized results.
- */
-export function applyEgress(schema: z.ZodType, raw: unknown, opts: EgressOptions): EgressResult {
+export type SchemaFilterResult<T> =
+  | { ok: true; value: T; droppedFields: number }
+  | { ok: false; reason: "schema"; message: string };
+
+/** Keeps only what the output schema declares (zod objects strip unknown keys) and checks the types. */
+export function filterToSchema<T>(schema: z.ZodType<T>, raw: unknown): SchemaFilterResult<T> {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     return {
@@ -31,10 +32,28 @@ export function applyEgress(schema: z.ZodType, raw: unknown, opts: EgressOptions
       message: "the tool produced a result that does not match its output schema",
     };
   }
-  const droppedFields = Math.max(0, countKeys(raw) - countKeys(parsed.data));
+  return {
+    ok: true,
+    value: parsed.data,
+    droppedFields: Math.max(0, countKeys(raw) - countKeys(parsed.data)),
+  };
+}
+
+/** Redacts PII and secrets for this caller, then refuses results over the size cap. */
+export function redactAndCap(
+  value: unknown,
+  opts: EgressOptions,
+):
+  | { ok: true; value: Record<string, unknown>; bytes: number; redactions: number }
+  | { ok: false; reason: "size"; message: string } {
+  // A result far over the cap is refused before redaction spends time on it.
+  const rough = JSON.stringify(value).length;
   const counter: RedactionCounter = { count: 0 };
-  const value = redactValue(parsed.data, { allowPii: opts.allowPii }, counter) as Record<string, unknown>;
-  const bytes = Buffer.byteLength(JSON.stringify(value));
+  const redacted =
+    rough > opts.maxBytes * 4
+      ? value
+      : (redactValue(value, { allowPii: opts.allowPii }, counter) as Record<string, unknown>);
+  const bytes = rough > opts.maxBytes * 4 ? rough : Buffer.byteLength(JSON.stringify(redacted));
   if (bytes > opts.maxBytes) {
     return {
       ok: false,
@@ -42,5 +61,17 @@ export function applyEgress(schema: z.ZodType, raw: unknown, opts: EgressOptions
       message: `the result is ${bytes} bytes, over the ${opts.maxBytes}-byte limit; ask for a smaller page (lower limit) or narrower filters`,
     };
   }
-  return { ok: true, value, bytes, redactions: counter.count, droppedFields };
+  return { ok: true, value: redacted as Record<string, unknown>, bytes, redactions: counter.count };
+}
+
+/**
+ * The last gate before data leaves: keep only fields the tool's output schema declares, redact PII and
+ * secrets for this caller, and refuse oversized results.
+ */
+export function applyEgress(schema: z.ZodType, raw: unknown, opts: EgressOptions): EgressResult {
+  const filtered = filterToSchema(schema, raw);
+  if (!filtered.ok) return filtered;
+  const capped = redactAndCap(filtered.value, opts);
+  if (!capped.ok) return capped;
+  return { ...capped, droppedFields: filtered.droppedFields };
 }

@@ -2,7 +2,13 @@ export type { AuditEventInput, AuditEventType, AuditRecord } from "./audit-event
 export { AuditLog, GENESIS_HASH, hashRecord } from "./audit-log.ts";
 export { type VerifyResult, verifyAuditChain } from "./audit-verify.ts";
 export { canonicalJson, fingerprint, sha256Hex } from "./canonical-json.ts";
-export { applyEgress, type EgressOptions, type EgressResult } from "./egress.ts";
+export {
+  applyEgress,
+  type EgressOptions,
+  type EgressResult,
+  filterToSchema,
+  redactAndCap,
+} from "./egress.ts";
 export { AuthError, type AuthErrorCode, type Identity } from "./identity.ts";
 export { KillSwitches } from "./kill-switches.ts";
 export {

@@ -1,8 +1,9 @@
 import {
   type AuditEventInput,
-  applyEgress,
+  filterToSchema,
   fingerprint,
   type Identity,
+  redactAndCap,
   redactForAudit,
 } from "@gatehouse/governance";
 import type { Logger } from "pino";
@@ -35,8 +36,8 @@ const MAX_PROMPT = 2000;
 
 /**
  * The one enforcement point. Every tool of every server runs through here, in this order:
- * intent audited → input validated → kill switch → rate limit → policy → handler → record policy →
- * egress filter → outcome audited. If the intent cannot be recorded, nothing runs.
+ * intent audited → input validated → kill switch → rate limit → policy → handler → output schema →
+ * record policy → redaction and size cap → outcome audited. If the intent cannot be recorded, nothing runs.
  */
 export async function runGovernedCall<S>(
   gov: Governance,
@@ -173,8 +174,17 @@ export async function runGovernedCall<S>(
     return finish("tool.failed", "handler", message, { decision: "allow", policyIds: decision.policyIds });
   }
 
-  // 6. Record policy: every record in the result must be visible to this caller.
-  const records = tool.records ? tool.records(output as never) : [];
+  // 6. Output schema: only declared fields, with the declared types, go any further.
+  const filtered = filterToSchema(tool.output, output);
+  if (!filtered.ok) {
+    return finish("tool.failed", "egress", `${tool.name}: ${filtered.message}`, {
+      decision: "allow",
+      policyIds: decision.policyIds,
+    });
+  }
+
+  // 7. Record policy: every record in the result must be visible to this caller.
+  const records = tool.records ? tool.records(filtered.value as never) : [];
   for (const rec of distinctByTenant(records)) {
     const rd = gov.policy.decide({
       action: "read_record",
@@ -196,7 +206,7 @@ export async function runGovernedCall<S>(
     }
   }
 
-  // 7. Egress: schema allowlist, PII/secret redaction by scope, size cap.
+  // 8. Egress: PII/secret redaction by scope and policy, size cap.
   const allowPii =
     !!tool.piiScope &&
     identity.scopes.includes(tool.piiScope) &&
@@ -206,7 +216,7 @@ export async function runGovernedCall<S>(
       tool: { ...toolResource, scope: tool.piiScope },
       targetTenant,
     }).allow;
-  const egress = applyEgress(tool.output, output, { allowPii, maxBytes: gov.maxResultBytes });
+  const egress = redactAndCap(filtered.value, { allowPii, maxBytes: gov.maxResultBytes });
   if (!egress.ok) {
     return finish("tool.failed", "egress", `${tool.name}: ${egress.message}`, {
       decision: "allow",
@@ -221,7 +231,7 @@ export async function runGovernedCall<S>(
       records: records.length,
       bytes: egress.bytes,
       redactions: egress.redactions,
-      droppedFields: egress.droppedFields,
+      droppedFields: filtered.droppedFields,
       pii: allowPii,
     },
   });

@@ -1,0 +1,72 @@
+import { TEST_ORDERS_DB } from "@gatehouse/kit/testing";
+import { ensureOrdersDatabase } from "@gatehouse/sandbox";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isoNow, Orders } from "../src/orders.ts";
+import { type OrdersDb, openOrdersDb } from "../src/orders-db.ts";
+
+let db: OrdersDb;
+let orders: Orders;
+
+beforeAll(async () => {
+  await ensureOrdersDatabase(TEST_ORDERS_DB);
+  db = openOrdersDb(`file:${TEST_ORDERS_DB}`);
+  orders = new Orders(db);
+});
+
+afterAll(async () => {
+  await db?.destroy();
+});
+
+async function drain<T>(
+  fetch: (cursor?: string) => Promise<{ items: T[]; nextCursor: string | null }>,
+): Promise<T[]> {
+  const all: T[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < 1000; i++) {
+    const page = await fetch(cursor);
+    all.push(...page.items);
+    if (!page.nextCursor) return all;
+    cursor = page.nextCursor;
+  }
+  throw new Error("pagination never ended");
+}
+
+describe("order-lookup domain queries", () => {
+  it("pages through every late order of a tenant exactly once", async () => {
+    const paged = await drain((c) => orders.lateOrders("emea", 7, c));
+    const now = isoNow();
+    const expected = await db
+      .selectFrom("orders")
+      .select("id")
+      .where("tenant", "=", "emea")
+      .where("status", "in", ["open", "shipped"])
+      .where("promised_at", "<", now)
+      .execute();
+    expect(paged.length).toBeGreaterThan(7);
+    expect(new Set(paged.map((o) => o.id))).toEqual(new Set(expected.map((o) => o.id)));
+    expect(paged.length).toBe(expected.length);
+    expect(paged.every((o) => o.tenant === "emea")).toBe(true);
+  });
+
+  it("pages unpaid invoices in due-date order with correct outstanding amounts", async () => {
+    const paged = await drain((c) => orders.unpaidInvoices("na", false, 11, c));
+    expect(paged.length).toBeGreaterThan(11);
+    expect(paged.map((i) => i.due_at)).toEqual([...paged.map((i) => i.due_at)].sort());
+    for (const inv of paged)
+      expect(inv.outstanding_cents).toBe(Math.max(0, inv.amount_cents - inv.paid_cents));
+  });
+
+  it("never opens the orders database for writing", async () => {
+    await expect(db.deleteFrom("orders").where("id", "=", "SO-100001").execute()).rejects.toThrow(
+      /readonly|read-only|query_only/i,
+    );
+  });
+
+  it("treats LIKE wildcards in a search as literal characters", async () => {
+    expect((await orders.searchCustomers("emea", "%", 50)).items).toEqual([]);
+    expect((await orders.searchCustomers("emea", "_", 50)).items).toEqual([]);
+    expect((await orders.searchCustomers("emea", "logistik", 50)).items.map((c) => c.domain)).toEqual([
+      "nordlicht-logistik.de",
+    ]);
+  });
+});
