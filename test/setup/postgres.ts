@@ -33,7 +33,6 @@ export default async function setup(project: TestProject) {
   }
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-pg-"));
   const data = join(dir, "data");
-  const port = 54_000 + Math.floor(Math.random() * 900);
   const asPostgres = process.getuid?.() === 0 ? ["runuser", "-u", "postgres", "--"] : [];
   if (asPostgres.length) {
     chmodSync(dir, 0o777);
@@ -43,16 +42,22 @@ export default async function setup(project: TestProject) {
     execFileSync(full[0]!, full.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
   };
   run(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
-  run(join(bin, "pg_ctl"), [
-    "-D",
-    data,
-    "-o",
-    `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c max_connections=200`,
-    "-w",
-    "-l",
-    join(dir, "log"),
-    "start",
-  ]);
+  let port = 0;
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    try {
+      const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c max_connections=200`;
+      run(join(bin, "pg_ctl"), ["-D", data, "-o", opts, "-w", "-l", join(dir, "log"), "start"]);
+      break;
+    } catch (err) {
+      // Another process can take the port between the probe and PostgreSQL's bind: try another.
+      if (attempt >= 3) {
+        throw new Error(`PostgreSQL did not start: ${readFileSync(join(dir, "log"), "utf8").slice(-800)}`, {
+          cause: err,
+        });
+      }
+    }
+  }
   project.provide("pgAdminUrl", `postgres://postgres@127.0.0.1:${port}/postgres`);
   return () => {
     const full = [...asPostgres, join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"];
