@@ -21,6 +21,14 @@ export interface ToolContext<S> {
   log: Logger;
   signal: AbortSignal;
   correlationId: string;
+  /**
+   * Adds facts about the call's downstream work (upstream status, attempts, counts) to the outcome
+   * audit event. Values must be metadata, never records or PII.
+   */
+  annotate(
+    key: string,
+    value: string | number | boolean | null | Record<string, string | number | boolean | null>,
+  ): void;
 }
 
 export interface ToolDefinition<

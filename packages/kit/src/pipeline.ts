@@ -67,6 +67,7 @@ export async function runGovernedCall<S>(
     detail: { kind: tool.kind, scope: tool.scope },
   });
 
+  const annotations: Record<string, unknown> = {};
   const finish = async (
     type: "tool.completed" | "tool.denied" | "tool.failed",
     stage: Stage | "done",
@@ -88,6 +89,7 @@ export async function runGovernedCall<S>(
       detail: {
         stage,
         requestedEvent: requested.id,
+        ...annotations,
         ...extra.detail,
         ...(type === "tool.completed" ? {} : { message: text }),
       },
@@ -160,6 +162,9 @@ export async function runGovernedCall<S>(
         log,
         signal: call.signal,
         correlationId: trace.correlationId,
+        annotate: (key, value) => {
+          annotations[key] = value;
+        },
       }),
       call.signal,
       `${tool.name} did not finish in time; try again, or narrow the request`,
