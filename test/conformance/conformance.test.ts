@@ -9,8 +9,9 @@ import {
   spawnHttpServer,
   type TestEnvironment,
 } from "@gatehouse/kit/testing";
+import { type RunningHubSpot, startHubSpotSandbox } from "@gatehouse/sandbox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ORDER_LOOKUP_ENTRY, RELAXED_LIMITS } from "../support/servers.ts";
+import { CRM_READ_ENTRY, ORDER_LOOKUP_ENTRY, RELAXED_LIMITS } from "../support/servers.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -29,17 +30,28 @@ const run = promisify(execFile);
 
 const SCENARIOS = ["server-initialize", "ping", "tools-list"];
 
-describe("MCP conformance suite against order-lookup", () => {
+describe.each([
+  ["order-lookup", ORDER_LOOKUP_ENTRY],
+  ["crm-read", CRM_READ_ENTRY],
+])("MCP conformance suite against %s", (_name, entry) => {
   let env: TestEnvironment;
+  let hubspot: RunningHubSpot;
   let server: SpawnedServer;
 
   beforeAll(async () => {
     env = await createTestEnvironment({ storeKind: "sqlite" });
-    server = await spawnHttpServer(ORDER_LOOKUP_ENTRY, { ...env.env, ...RELAXED_LIMITS });
+    hubspot = await startHubSpotSandbox({ port: 0 });
+    server = await spawnHttpServer(entry, {
+      ...env.env,
+      ...RELAXED_LIMITS,
+      HUBSPOT_BASE_URL: hubspot.url,
+      HUBSPOT_ACCESS_TOKEN: hubspot.token,
+    });
   });
 
   afterAll(async () => {
     await server?.stop();
+    await hubspot?.close();
     await env?.close();
   });
 

@@ -5,6 +5,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** Entry points of the server packages, as the CLI starts them. */
 export const ORDER_LOOKUP_ENTRY = join(root, "servers", "order-lookup", "src", "main.ts");
+export const CRM_READ_ENTRY = join(root, "servers", "crm-read", "src", "main.ts");
 
 /** Known seeded orders: the first 180 belong to emea, the next 180 to na (see sandbox seed-data). */
 export const EMEA_ORDER = "SO-100001";

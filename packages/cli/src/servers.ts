@@ -1,7 +1,9 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { crmRead } from "@gatehouse/crm-read";
 import type { ServerDefinition } from "@gatehouse/kit";
 import { orderLookup } from "@gatehouse/order-lookup";
+import type { SandboxSystems } from "./sandbox-systems.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
@@ -11,15 +13,29 @@ export interface ServerEntry {
   /** The process entry point `gatehouse start` launches. */
   entry: string;
   defaultPort: number;
+  /** The server's own settings for its systems: the sandbox stand-ins unless real ones are configured. */
+  env(systems: SandboxSystems): Record<string, string>;
 }
 
-/** Every server `gatehouse start` and `gatehouse stdio` know. New server packages add a line here. */
+const def = (d: unknown) => d as ServerDefinition;
+
+/** Every server `gatehouse start` and `gatehouse stdio` know. New server packages add an entry here. */
 export const SERVERS: ServerEntry[] = [
   {
     name: orderLookup.name,
-    def: orderLookup as unknown as ServerDefinition,
+    def: def(orderLookup),
     entry: join(root, "servers", "order-lookup", "src", "main.ts"),
     defaultPort: orderLookup.defaultPort,
+    env: (s) => ({ ORDERS_DATABASE_URL: process.env.ORDERS_DATABASE_URL ?? `file:${s.ordersDb}` }),
+  },
+  {
+    name: crmRead.name,
+    def: def(crmRead),
+    entry: join(root, "servers", "crm-read", "src", "main.ts"),
+    defaultPort: crmRead.defaultPort,
+    // A real private-app token in the environment means real HubSpot; otherwise the stand-in.
+    env: (s): Record<string, string> =>
+      s.hubspot ? { HUBSPOT_BASE_URL: s.hubspot.url, HUBSPOT_ACCESS_TOKEN: s.hubspot.token } : {},
   },
 ];
 

@@ -19,7 +19,8 @@ export interface ServerDefinition<S extends Services = Services> {
   /** This server's Cedar policy folder (the kit adds the shared base policies). */
   policyDir: string;
   tools: Array<ToolDefinition<S, z.ZodObject, z.ZodObject>>;
-  services(config: KitConfig, log: Logger): Promise<S>;
+  /** Builds the domain services; `env` is the environment the server was started with (not always process.env). */
+  services(config: KitConfig, log: Logger, env: NodeJS.ProcessEnv): Promise<S>;
 }
 
 /** Declares a server. It holds tools and services only; transports, auth, policy and audit come from the kit. */

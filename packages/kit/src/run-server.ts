@@ -40,7 +40,7 @@ export async function runServer<S extends Services>(
   const gov = await createGovernance(config, [def.policyDir]);
   let services: S;
   try {
-    services = await def.services(config, log);
+    services = await def.services(config, log, env);
   } catch (err) {
     await gov.store.close();
     throw err;

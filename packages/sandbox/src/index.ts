@@ -1,4 +1,12 @@
 export {
+  buildCrmSeed,
+  type CrmSeed,
+  HUBSPOT_SANDBOX_TOKEN,
+  type HubSpotFault,
+  type RunningHubSpot,
+  startHubSpotSandbox,
+} from "./hubspot/index.ts";
+export {
   defaultScopes,
   type IdentityDirectory,
   identitiesFile,

@@ -23,9 +23,11 @@ describe("sandbox identity provider", () => {
   it("serves its JWKS and metadata on loopback, and its tokens verify against them", async () => {
     const issuer = await startIssuer({ dataDir: dir, port: 0 });
     try {
-      const meta = await (await fetch(`${issuer.url}/.well-known/oauth-authorization-server`)).json();
+      const meta = (await (await fetch(`${issuer.url}/.well-known/oauth-authorization-server`)).json()) as {
+        jwks_uri: string;
+      };
       expect(meta).toMatchObject({ issuer: issuer.url, jwks_uri: `${issuer.url}/jwks.json` });
-      const jwks = await (await fetch(meta.jwks_uri)).json();
+      const jwks = (await (await fetch(meta.jwks_uri)).json()) as Parameters<typeof createLocalJWKSet>[0];
       expect(JSON.stringify(jwks)).not.toMatch(/"d":/); // never the private part
       const token = await mintToken(issuer.keys, {
         issuer: issuer.url,

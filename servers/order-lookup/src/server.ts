@@ -18,8 +18,8 @@ export const orderLookup = defineServer<OrderLookupServices>({
   defaultPort: 7101,
   policyDir: join(import.meta.dirname, "..", "policy"),
   tools: [searchCustomers, listCustomerOrders, getOrder, listLateOrders, listUnpaidInvoices],
-  async services(config) {
-    const db = openOrdersDb(process.env.ORDERS_DATABASE_URL ?? `file:${config.dataDir}/orders.db`);
+  async services(config, _log, env) {
+    const db = openOrdersDb(env.ORDERS_DATABASE_URL ?? `file:${config.dataDir}/orders.db`);
     return { orders: new Orders(db), close: () => db.destroy() };
   },
 });

@@ -1,9 +1,9 @@
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { type SpawnedServer, spawnHttpServer } from "@gatehouse/kit";
-import { ensureOrdersDatabase, startIssuer } from "@gatehouse/sandbox";
+import { startIssuer } from "@gatehouse/sandbox";
 import { describeUrl } from "@gatehouse/store";
 import { type CliContext, err, out, withStore } from "../context.ts";
+import { startSandboxSystems } from "../sandbox-systems.ts";
 import { SERVERS } from "../servers.ts";
 
 const step = (text: string) => err(`• ${text}`);
@@ -32,10 +32,18 @@ export async function startCommand(ctx: CliContext): Promise<number> {
     err(`the store could not be opened: ${(e as Error).message}`);
     return 1;
   }
-  const ordersDb = join(ctx.dataDir, "orders.db");
-  step("orders sandbox database (created and seeded by Prisma on first start)");
-  const orders = await ensureOrdersDatabase(ordersDb);
-  step(orders.created ? `  seeded ${ordersDb}` : `  using ${ordersDb}`);
+  step("sandbox systems: orders database (created and seeded by Prisma on first start), HubSpot stand-in");
+  let systems: Awaited<ReturnType<typeof startSandboxSystems>>;
+  try {
+    systems = await startSandboxSystems(ctx.dataDir, { hubspotPort: 7110, needHubSpot: true });
+  } catch (e) {
+    err(explain("sandbox systems", 7110, e as Error));
+    return 1;
+  }
+  step(`  orders: ${systems.ordersCreated ? "seeded" : "using"} ${systems.ordersDb}`);
+  step(
+    `  HubSpot: ${systems.hubspot ? `stand-in on ${systems.hubspot.url}` : "real HubSpot (HUBSPOT_ACCESS_TOKEN is set)"}`,
+  );
 
   const issuerPort = Number(new URL(ctx.issuer).port || 7100);
   step(`sandbox identity provider on ${ctx.issuer}`);
@@ -44,6 +52,7 @@ export async function startCommand(ctx: CliContext): Promise<number> {
     issuer = await startIssuer({ dataDir: ctx.dataDir, port: issuerPort, publicUrl: ctx.issuer });
   } catch (e) {
     err(explain("identity provider", issuerPort, e as Error));
+    await systems.close();
     return 1;
   }
 
@@ -51,6 +60,7 @@ export async function startCommand(ctx: CliContext): Promise<number> {
   const stopAll = async () => {
     await Promise.all(running.map((r) => r.server.stop()));
     await issuer.close();
+    await systems.close();
   };
   for (const s of SERVERS) {
     step(`${s.name} on http://127.0.0.1:${s.defaultPort}/mcp`);
@@ -59,7 +69,7 @@ export async function startCommand(ctx: CliContext): Promise<number> {
         GATEHOUSE_PORT: String(s.defaultPort),
         GATEHOUSE_ISSUER: issuer.url,
         GATEHOUSE_DATA_DIR: ctx.dataDir,
-        ORDERS_DATABASE_URL: process.env.ORDERS_DATABASE_URL ?? `file:${ordersDb}`,
+        ...s.env(systems),
         LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
       });
       running.push({ name: s.name, server });
@@ -79,6 +89,7 @@ export async function startCommand(ctx: CliContext): Promise<number> {
   out("");
   out(`  ${"server".padEnd(16)} url`);
   out(`  ${"issuer".padEnd(16)} ${issuer.url}`);
+  if (systems.hubspot) out(`  ${"hubspot (sandbox)".padEnd(16)} ${systems.hubspot.url}`);
   for (const r of running) out(`  ${r.name.padEnd(16)} ${r.server.url}`);
   out("");
   out("Get a token:   pnpm --silent gatehouse token --user alice --server order-lookup");

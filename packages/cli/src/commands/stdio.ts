@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { runServer } from "@gatehouse/kit";
-import { ensureOrdersDatabase, loadOrCreateIssuerKeys, mintToken } from "@gatehouse/sandbox";
+import { loadOrCreateIssuerKeys, mintToken } from "@gatehouse/sandbox";
 import type { CliContext } from "../context.ts";
+import { startSandboxSystems } from "../sandbox-systems.ts";
 import { defaultResourceUrl, findServer, UsageError } from "../servers.ts";
 
 /**
@@ -17,13 +18,16 @@ export async function stdioCommand(
 ): Promise<number> {
   if (!name) throw new UsageError("stdio needs a server name");
   const entry = findServer(name);
-  const ordersDb = join(ctx.dataDir, "orders.db");
-  await ensureOrdersDatabase(ordersDb);
+  // This process is the whole server: its own copy of the stand-ins lives here too, on a free port.
+  const systems = await startSandboxSystems(ctx.dataDir, {
+    hubspotPort: 0,
+    needHubSpot: entry.name === "crm-read",
+  });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     GATEHOUSE_DATA_DIR: ctx.dataDir,
     GATEHOUSE_ISSUER: ctx.issuer,
-    ORDERS_DATABASE_URL: process.env.ORDERS_DATABASE_URL ?? `file:${ordersDb}`,
+    ...entry.env(systems),
   };
   if (opts.user) {
     const keys = await loadOrCreateIssuerKeys(ctx.dataDir);
@@ -44,12 +48,16 @@ export async function stdioCommand(
       "stdio needs --user <id> (a sandbox token) or --profile <id> (a local profile), or GATEHOUSE_TOKEN",
     );
   }
-  const running = await runServer(entry.def, "stdio", env);
-  await new Promise<void>((resolve) => {
-    process.stdin.once("end", resolve);
-    process.once("SIGTERM", resolve);
-    process.once("SIGINT", resolve);
-  });
-  await running.close();
-  return 0;
+  try {
+    const running = await runServer(entry.def, "stdio", env);
+    await new Promise<void>((resolve) => {
+      process.stdin.once("end", resolve);
+      process.once("SIGTERM", resolve);
+      process.once("SIGINT", resolve);
+    });
+    await running.close();
+    return 0;
+  } finally {
+    await systems.close();
+  }
 }

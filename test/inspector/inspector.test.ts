@@ -18,7 +18,7 @@ const inspectorCli = join(
  * MCP Inspector's CLI (`npx @modelcontextprotocol/inspector --cli …` runs this same entry point),
  * launching `gatehouse stdio` the way the README tells a person to.
  */
-describe("MCP Inspector CLI against order-lookup (README walkthrough)", () => {
+describe("MCP Inspector CLI against the servers over stdio (README walkthrough)", () => {
   let env: TestEnvironment;
 
   beforeAll(async () => {
@@ -29,7 +29,8 @@ describe("MCP Inspector CLI against order-lookup (README walkthrough)", () => {
     await env?.close();
   });
 
-  const inspect = (...args: string[]) =>
+  /** `npx @modelcontextprotocol/inspector --cli node --import tsx packages/cli/src/main.ts stdio <server> --user alice …` */
+  const inspectServer = (server: string, ...args: string[]) =>
     spawnSync(
       process.execPath,
       [
@@ -39,7 +40,7 @@ describe("MCP Inspector CLI against order-lookup (README walkthrough)", () => {
         tsxLoader,
         CLI_MAIN,
         "stdio",
-        "order-lookup",
+        server,
         "--user",
         "alice",
         ...args,
@@ -56,6 +57,7 @@ describe("MCP Inspector CLI against order-lookup (README walkthrough)", () => {
         timeout: 90_000,
       },
     );
+  const inspect = (...args: string[]) => inspectServer("order-lookup", ...args);
 
   it("lists the tools with their kinds as annotations", () => {
     const r = inspect("--method", "tools/list");
@@ -93,5 +95,40 @@ describe("MCP Inspector CLI against order-lookup (README walkthrough)", () => {
       isError: true,
       content: [{ text: `order ${NA_ORDER} is in tenant na; you may read emea` }],
     });
+  });
+
+  it("finds alice an emea company in the CRM with its contacts, emails and phones redacted", () => {
+    const r = inspectServer(
+      "crm-read",
+      "--method",
+      "tools/call",
+      "--tool-name",
+      "search_companies",
+      "--tool-arg",
+      "query=nordlicht",
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const [company] = (
+      JSON.parse(r.stdout) as {
+        structuredContent: { companies: Array<{ company_id: string; tenant: string }> };
+      }
+    ).structuredContent.companies;
+    expect(company?.tenant).toBe("emea");
+    const detail = inspectServer(
+      "crm-read",
+      "--method",
+      "tools/call",
+      "--tool-name",
+      "get_company",
+      "--tool-arg",
+      `company_id=${company!.company_id}`,
+    );
+    const contacts = (
+      JSON.parse(detail.stdout) as {
+        structuredContent: { contacts: { items: Array<{ email: string; phone: string }> } };
+      }
+    ).structuredContent.contacts.items;
+    expect(contacts.length).toBeGreaterThan(0);
+    expect(contacts.every((c) => c.email === "[redacted:pii]" && c.phone === "[redacted:pii]")).toBe(true);
   });
 });

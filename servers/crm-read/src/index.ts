@@ -1,0 +1,1 @@
+export { crmRead } from "./server.ts";

@@ -1,0 +1,32 @@
+import { z } from "zod";
+import type { Crm } from "./crm.ts";
+
+/** What crm-read's tools get from the kit as `ctx.services`. */
+export interface CrmServices {
+  crm: Crm;
+  close(): Promise<void>;
+}
+
+export const tenant = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{1,31}$/, "a tenant is a short lowercase name such as emea or na")
+  .describe("Tenant (HubSpot region) to read; defaults to your own");
+export const hubspotId = (what: string) =>
+  z.string().regex(/^\d{1,20}$/, `a ${what} id is HubSpot's numeric id, e.g. 1001`);
+// HubSpot caps a search query at 3000 characters; agents never need more than a name or domain.
+export const searchQuery = z.string().trim().min(2).max(100).describe("Part of a name, email or domain");
+export const limit = z.number().int().min(1).max(50).default(10).describe("Page size (1-50)");
+export const cursor = z.string().max(256).optional().describe("next_cursor from the previous page");
+export const nextCursor = z
+  .string()
+  .nullable()
+  .describe("Pass to the next call for more; null on the last page");
+
+export const dealSummary = z.object({
+  stages: z.array(z.object({ stage: z.string(), count: z.number().int(), amount: z.number() })),
+  open: z.object({ count: z.number().int(), amount: z.number() }),
+  won: z.object({ count: z.number().int(), amount: z.number() }),
+  lost: z.object({ count: z.number().int() }),
+});
+
+export const props = (p: Record<string, string | null | undefined>) => (key: string) => p[key] ?? null;

@@ -1,0 +1,26 @@
+import { join } from "node:path";
+import { defineServer } from "@gatehouse/kit";
+import { loadHubSpotConfig } from "./config.ts";
+import { Crm } from "./crm.ts";
+import { HubSpotGateway } from "./hubspot.ts";
+import type { CrmServices } from "./schemas.ts";
+import { dealPipelineSummary } from "./tools/deal-pipeline-summary.ts";
+import { getCompany } from "./tools/get-company.ts";
+import { searchCompanies } from "./tools/search-companies.ts";
+import { searchContacts } from "./tools/search-contacts.ts";
+
+export const crmRead = defineServer<CrmServices>({
+  name: "crm-read",
+  version: "0.1.0",
+  title: "CRM read",
+  instructions:
+    "Read-only access to the company's HubSpot CRM: companies, contacts and deals of your tenant.",
+  defaultPort: 7102,
+  policyDir: join(import.meta.dirname, "..", "policy"),
+  tools: [searchCompanies, getCompany, searchContacts, dealPipelineSummary],
+  async services(_config, _log, env) {
+    // This server's own HubSpot credential: no other server ever sees it.
+    const crm = new Crm(new HubSpotGateway(loadHubSpotConfig(env)));
+    return { crm, close: async () => undefined };
+  },
+});

@@ -1,0 +1,81 @@
+import { defineTool } from "@gatehouse/kit";
+import { z } from "zod";
+import { summariseDeals } from "../crm.ts";
+import { type CrmServices, dealSummary, hubspotId, props } from "../schemas.ts";
+
+const MAX_CONTACTS = 20;
+
+const input = z.object({
+  company_id: hubspotId("company").describe("HubSpot company id, from search_companies"),
+});
+
+const output = z.object({
+  company: z.object({
+    company_id: hubspotId("company"),
+    tenant: z.string(),
+    name: z.string().nullable(),
+    domain: z.string().nullable(),
+    additional_domains: z.array(z.string()),
+    industry: z.string().nullable(),
+    lifecycle_stage: z.string().nullable(),
+    owner_id: z.string().nullable(),
+  }),
+  contacts: z.object({
+    total: z.number().int(),
+    items: z.array(
+      z.object({
+        contact_id: z.string(),
+        name: z.string(),
+        job_title: z.string().nullable(),
+        email: z.string().nullable().describe("Redacted unless you hold crm:pii"),
+        phone: z.string().nullable().describe("Redacted unless you hold crm:pii"),
+      }),
+    ),
+  }),
+  deals: dealSummary,
+});
+
+export const getCompany = defineTool({
+  name: "get_company",
+  title: "Get one company from the CRM",
+  description: "One HubSpot company with a summary of its contacts (up to 20) and its deals by stage.",
+  kind: "read",
+  scope: "crm:read",
+  piiScope: "crm:pii",
+  input,
+  output,
+  records: (out) => [{ type: "company", id: out.company.company_id, tenant: out.company.tenant }],
+  handler: async (args, ctx: { services: CrmServices } & Parameters<CrmServices["crm"]["company"]>[0]) => {
+    const { company, contacts, contactsTotal, deals } = await ctx.services.crm.company(ctx, args.company_id);
+    const p = props(company.properties);
+    return {
+      company: {
+        company_id: company.id,
+        tenant: p("region") ?? "unknown",
+        name: p("name"),
+        domain: p("domain"),
+        additional_domains: (p("hs_additional_domains") ?? "")
+          .split(";")
+          .map((d) => d.trim())
+          .filter(Boolean),
+        industry: p("industry"),
+        lifecycle_stage: p("lifecyclestage"),
+        owner_id: p("hubspot_owner_id"),
+      },
+      contacts: {
+        total: contactsTotal,
+        items: contacts.slice(0, MAX_CONTACTS).map((c) => {
+          const cp = props(c.properties);
+          return {
+            contact_id: c.id,
+            name: [cp("firstname"), cp("lastname")].filter(Boolean).join(" "),
+            job_title: cp("jobtitle"),
+            email: cp("email"),
+            phone: cp("phone"),
+          };
+        }),
+      },
+      deals: summariseDeals(deals),
+    };
+  },
+});
