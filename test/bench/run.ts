@@ -4,8 +4,10 @@
  * MCP SDK server (bare-server.ts), on the same transport, and called by the same client code in one run.
  *
  * Latency (p50/p99) comes from sequential calls, throughput (calls/s) from a concurrent phase. Rounds
- * alternate between the servers and the median round is reported, to damp noise from a shared machine.
- * It is a measurement, not a test: it prints the table and exits 0 whatever the numbers say.
+ * alternate which server goes first, and the median round is reported, to damp noise from a shared
+ * machine. It is a measurement, not a test: it prints the table and exits 0 whatever the numbers say.
+ * A server process that dies mid-run is restarted and its phase repeated (at most MAX_RESTARTS times),
+ * and the table says so.
  *
  * Knobs: BENCH_CALLS (sequential calls per round, 500), BENCH_CONCURRENCY (8), BENCH_CONCURRENT_CALLS
  * (calls per round in the concurrent phase, 1000), BENCH_ROUNDS (3), BENCH_WARMUP (50), BENCH_STDIO=0 to
@@ -41,6 +43,7 @@ const CONCURRENT_CALLS = intFromEnv("BENCH_CONCURRENT_CALLS", 1000);
 const ROUNDS = intFromEnv("BENCH_ROUNDS", 3);
 const WARMUP = intFromEnv("BENCH_WARMUP", 50);
 const WITH_STDIO = process.env.BENCH_STDIO !== "0";
+const MAX_RESTARTS = 3;
 
 const TARGET_THROUGHPUT_RATIO = 0.8;
 const TARGET_ADDED_P50_MS = 1;
@@ -63,14 +66,26 @@ const STDIO_AUDIENCE = "http://127.0.0.1:7101/mcp";
 type Transport = "http" | "stdio";
 type Kind = "bare" | "governed";
 
-interface Target {
-  transport: Transport;
-  kind: Kind;
+/** One running server and the client connected to it. */
+interface Connection {
   client: Client;
   /** The last few KB of the server's stderr, for error reports. */
   logTail(): string;
+  /** How the server process ended, if it has (only known for the HTTP servers, which the bench spawns). */
+  exitStatus(): string | undefined;
+  close(): Promise<void>;
+}
+
+interface Target {
+  transport: Transport;
+  kind: Kind;
+  connect(): Promise<Connection>;
+  conn?: Connection;
+  /** Calls answered with isError (or without a result): the numbers are then not comparable. */
   errors: number;
   firstError?: string;
+  /** One line per time the server process died and was restarted. */
+  restarts: string[];
 }
 
 interface Round {
@@ -84,8 +99,8 @@ const progress = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
 const ARGS = { order_id: EMEA_ORDER };
 
-async function call(t: Target): Promise<void> {
-  const result = await t.client.callTool({ name: "get_order", arguments: ARGS });
+async function call(t: Target, client: Client): Promise<void> {
+  const result = await client.callTool({ name: "get_order", arguments: ARGS });
   if (result.isError || !result.structuredContent) {
     t.errors++;
     if (t.firstError === undefined) {
@@ -107,27 +122,43 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/** Sorted per-call latencies (ms) of n sequential calls. */
 async function sequential(t: Target, n: number): Promise<number[]> {
+  const client = t.conn!.client;
   const latencies = new Array<number>(n);
   for (let i = 0; i < n; i++) {
     const start = performance.now();
-    await call(t);
+    await call(t, client);
     latencies[i] = performance.now() - start;
   }
   return latencies.sort((a, b) => a - b);
 }
 
+/** Calls per second for `total` calls with `concurrency` in flight. */
 async function concurrent(t: Target, total: number, concurrency: number): Promise<number> {
+  // The client is captured so that, if the server dies, no straggler calls go to its replacement.
+  const client = t.conn!.client;
   let issued = 0;
+  let failed = false;
   const worker = async () => {
-    while (issued < total) {
+    while (issued < total && !failed) {
       issued++;
-      await call(t);
+      try {
+        await call(t, client);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
     }
   };
   const start = performance.now();
   await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
   return total / ((performance.now() - start) / 1000);
+}
+
+async function warmUp(t: Target): Promise<void> {
+  await sequential(t, WARMUP);
+  await concurrent(t, WARMUP, CONCURRENCY);
 }
 
 /**
@@ -147,16 +178,43 @@ function keepStderrTail(server: SpawnedServer): () => string {
   return () => tail;
 }
 
-/** Runs one measurement phase; a failure names the target and carries the tail of its server's log. */
+/** A one-line reason for a dead server: V8's fatal error if it printed one, else how it exited or the client's error. */
+function deathReason(err: Error & { cause?: unknown }, tail: string, exitStatus: string | undefined): string {
+  const client = `${err.message}${err.cause ? ` (${String(err.cause)})` : ""}`;
+  const fatal = /# Fatal error[^\n]*\n# ([^\n]+)/.exec(tail);
+  if (fatal) {
+    const frame = /V8_Fatal[^\n]*\n[^\n]*?(v8::internal::[A-Za-z_:]+)/.exec(tail);
+    return `V8 fatal error "${fatal[1]!.trim()}"${frame ? ` in ${frame[1]}` : ""}`;
+  }
+  return exitStatus ? `server ${exitStatus}; client saw: ${client}` : client;
+}
+
+/**
+ * Runs one measurement phase. If the server dies under it, the server is restarted, warmed up again and
+ * the phase repeated from scratch; a target that keeps dying fails the run with its log tail.
+ */
 async function phase<T>(t: Target, name: string, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    const e = err as Error & { cause?: unknown };
-    throw new Error(
-      `${t.transport}/${t.kind} failed in the ${name} phase: ${e.message}` +
-        `${e.cause ? ` (cause: ${String(e.cause)})` : ""}\n--- server log tail ---\n${t.logTail()}`,
-    );
+  for (;;) {
+    try {
+      return await work();
+    } catch (err) {
+      const e = err as Error & { cause?: unknown };
+      // The client usually notices before the dying process has finished writing its last words.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const tail = t.conn?.logTail() ?? "";
+      const reason = deathReason(e, tail, t.conn?.exitStatus());
+      if (t.restarts.length >= MAX_RESTARTS) {
+        throw new Error(
+          `${t.transport}/${t.kind} failed in the ${name} phase after ${t.restarts.length} restarts: ${reason}` +
+            `\n--- server log tail ---\n${tail}`,
+        );
+      }
+      t.restarts.push(`${name} phase: ${reason}`);
+      progress(`${t.transport}/${t.kind} died in the ${name} phase (${reason}); restarting it`);
+      await t.conn?.close().catch(() => undefined);
+      t.conn = await t.connect();
+      await warmUp(t);
+    }
   }
 }
 
@@ -164,7 +222,22 @@ function fmt(n: number, digits: number, width: number): string {
   return (Number.isFinite(n) ? n.toFixed(digits) : "n/a").padStart(width);
 }
 
+/**
+ * undici's fetch adds an abort listener per request to the client transport's long-lived signal and
+ * drops it only when the request is garbage-collected, so a few thousand calls trip Node's
+ * MaxListenersExceededWarning. It is harmless here and identical for both servers; keep it off the output.
+ */
+function muteAbortListenerWarnings(): void {
+  const listeners = process.listeners("warning");
+  process.removeAllListeners("warning");
+  process.on("warning", (w: Error) => {
+    if (w.name === "MaxListenersExceededWarning" && w.message.includes("AbortSignal")) return;
+    for (const l of listeners) l(w);
+  });
+}
+
 async function main(): Promise<void> {
+  muteAbortListenerWarnings();
   const cleanups: Array<() => Promise<unknown>> = [];
   const cleanup = async () => {
     for (const fn of cleanups.splice(0).reverse()) {
@@ -181,71 +254,86 @@ async function main(): Promise<void> {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
 
-  const targets: Target[] = [];
   const wallStart = performance.now();
   try {
     progress("setting up (sandbox issuer, SQLite store, seeded orders database)");
     const env: TestEnvironment = await createTestEnvironment({ storeKind: "sqlite" });
     cleanups.push(() => env.close());
+    const ordersDb = env.env.ORDERS_DATABASE_URL!;
 
-    const governed = await spawnHttpServer(ORDER_LOOKUP_ENTRY, { ...env.env, ...BENCH_LIMITS });
-    cleanups.push(() => governed.stop());
-    const governedTail = keepStderrTail(governed);
-    const bare = await spawnHttpServer(BARE_ENTRY, { ORDERS_DATABASE_URL: env.env.ORDERS_DATABASE_URL });
-    cleanups.push(() => bare.stop());
-    const bareTail = keepStderrTail(bare);
+    const httpTarget = (kind: Kind): Target => ({
+      transport: "http",
+      kind,
+      errors: 0,
+      restarts: [],
+      async connect() {
+        const server =
+          kind === "governed"
+            ? await spawnHttpServer(ORDER_LOOKUP_ENTRY, { ...env.env, ...BENCH_LIMITS })
+            : await spawnHttpServer(BARE_ENTRY, { ORDERS_DATABASE_URL: ordersDb });
+        const logTail = keepStderrTail(server);
+        try {
+          // The bare server ignores the Authorization header; it gets one too, so requests are the same.
+          const client = await connectHttp(server.url, await env.mint("alice", { audience: server.url }));
+          const child = server.process;
+          return {
+            client,
+            logTail,
+            exitStatus: () =>
+              child.signalCode
+                ? `was killed by ${child.signalCode}`
+                : child.exitCode !== null
+                  ? `exited with code ${child.exitCode}`
+                  : undefined,
+            async close() {
+              await client.close().catch(() => undefined);
+              await server.stop();
+            },
+          };
+        } catch (err) {
+          await server.stop();
+          throw err;
+        }
+      },
+    });
+    const stdioTarget = (kind: Kind): Target => ({
+      transport: "stdio",
+      kind,
+      errors: 0,
+      restarts: [],
+      async connect() {
+        const { client, stderr } =
+          kind === "governed"
+            ? await connectStdio(ORDER_LOOKUP_ENTRY, {
+                ...env.env,
+                ...BENCH_LIMITS,
+                GATEHOUSE_PUBLIC_URL: STDIO_AUDIENCE,
+                GATEHOUSE_TOKEN: await env.mint("alice", { audience: STDIO_AUDIENCE }),
+              })
+            : await connectStdio(BARE_ENTRY, { ORDERS_DATABASE_URL: ordersDb });
+        return {
+          client,
+          logTail: () => stderr().slice(-8192),
+          exitStatus: () => undefined,
+          close: () => client.close(),
+        };
+      },
+    });
 
-    const token = await env.mint("alice", { audience: governed.url });
-    const governedClient = await connectHttp(governed.url, token);
-    cleanups.push(() => governedClient.close());
-    // The bare server ignores the Authorization header; sending one keeps the requests the same size.
-    const bareClient = await connectHttp(bare.url, token);
-    cleanups.push(() => bareClient.close());
-    targets.push(
-      { transport: "http", kind: "bare", client: bareClient, logTail: bareTail, errors: 0 },
-      { transport: "http", kind: "governed", client: governedClient, logTail: governedTail, errors: 0 },
-    );
-
-    if (WITH_STDIO) {
-      const stdioToken = await env.mint("alice", { audience: STDIO_AUDIENCE });
-      const gStdio = await connectStdio(ORDER_LOOKUP_ENTRY, {
-        ...env.env,
-        ...BENCH_LIMITS,
-        GATEHOUSE_PUBLIC_URL: STDIO_AUDIENCE,
-        GATEHOUSE_TOKEN: stdioToken,
-      });
-      cleanups.push(() => gStdio.client.close());
-      const bStdio = await connectStdio(BARE_ENTRY, { ORDERS_DATABASE_URL: env.env.ORDERS_DATABASE_URL! });
-      cleanups.push(() => bStdio.client.close());
-      targets.push(
-        {
-          transport: "stdio",
-          kind: "bare",
-          client: bStdio.client,
-          logTail: () => bStdio.stderr().slice(-8192),
-          errors: 0,
-        },
-        {
-          transport: "stdio",
-          kind: "governed",
-          client: gStdio.client,
-          logTail: () => gStdio.stderr().slice(-8192),
-          errors: 0,
-        },
-      );
-    }
+    const targets = [httpTarget("bare"), httpTarget("governed")];
+    if (WITH_STDIO) targets.push(stdioTarget("bare"), stdioTarget("governed"));
+    cleanups.push(async () => {
+      for (const t of targets) await t.conn?.close().catch(() => undefined);
+    });
+    for (const t of targets) t.conn = await t.connect();
 
     progress(`warming up (${WARMUP} calls each)`);
-    for (const t of targets) {
-      await phase(t, "warm-up", async () => {
-        await sequential(t, WARMUP);
-        await concurrent(t, WARMUP, CONCURRENCY);
-      });
-    }
+    for (const t of targets) await phase(t, "warm-up", () => warmUp(t));
     for (const t of targets) {
       if (t.errors > 0) {
         throw new Error(
-          `${t.transport}/${t.kind} failed during warm-up: ${t.firstError}\n--- server log tail ---\n${t.logTail()}`,
+          `${t.transport}/${t.kind} answered with errors during warm-up: ${t.firstError}` +
+            `\n--- server log tail ---\n${t.conn?.logTail()}`,
         );
       }
     }
@@ -258,11 +346,11 @@ async function main(): Promise<void> {
         if (pair.length === 0) continue;
         // Alternate who goes first, so neither server always gets the fresher (or the warmer) machine.
         if (r % 2 === 1) pair.reverse();
-        const lat = new Map<Target, number[]>();
-        for (const t of pair) lat.set(t, await phase(t, "sequential", () => sequential(t, CALLS)));
+        const latencies = new Map<Target, number[]>();
+        for (const t of pair) latencies.set(t, await phase(t, "sequential", () => sequential(t, CALLS)));
         for (const t of pair) {
           const cps = await phase(t, "concurrent", () => concurrent(t, CONCURRENT_CALLS, CONCURRENCY));
-          const l = lat.get(t)!;
+          const l = latencies.get(t)!;
           rounds.get(t)!.push({ callsPerSec: cps, p50: percentile(l, 50), p99: percentile(l, 99) });
         }
       }
@@ -305,25 +393,30 @@ async function main(): Promise<void> {
       const ratio = sg.callsPerSec / sb.callsPerSec;
       const added = sg.p50 - sb.p50;
       const addedP99 = sg.p99 - sb.p99;
+      const signed = (n: number) => `${n >= 0 ? "+" : ""}${n.toFixed(3)}`;
       out(
         `${transport.padEnd(5)}  governed/bare throughput ${ratio.toFixed(2)}× ` +
           `(${ratio >= TARGET_THROUGHPUT_RATIO ? "meets" : "misses"} ≥ ${TARGET_THROUGHPUT_RATIO}×) · ` +
-          `added p50 ${added >= 0 ? "+" : ""}${added.toFixed(3)} ms ` +
+          `added p50 ${signed(added)} ms ` +
           `(${added <= TARGET_ADDED_P50_MS ? "meets" : "misses"} ≤ ${TARGET_ADDED_P50_MS} ms) · ` +
-          `added p99 ${addedP99 >= 0 ? "+" : ""}${addedP99.toFixed(3)} ms\n`,
+          `added p99 ${signed(addedP99)} ms\n`,
       );
     }
-    const failed = targets.filter((t) => t.errors > 0);
-    for (const t of failed) {
-      out(
-        `WARNING: ${t.transport}/${t.kind} answered ${t.errors} calls with an error (first: ${t.firstError}); ` +
-          "its numbers are not comparable\n",
-      );
+    for (const t of targets) {
+      if (t.errors > 0) {
+        out(
+          `WARNING: ${t.transport}/${t.kind} answered ${t.errors} calls with an error ` +
+            `(first: ${t.firstError}); its numbers are not comparable\n`,
+        );
+      }
+      for (const r of t.restarts) {
+        out(`NOTE: the ${t.transport}/${t.kind} server died and was restarted, its phase repeated: ${r}\n`);
+      }
     }
     out(
-      `\nTarget: governed ≥ ${TARGET_THROUGHPUT_RATIO}× bare throughput and ≤ ${TARGET_ADDED_P50_MS} ms added p50, ` +
-        "same transport (stateless Streamable HTTP over loopback; stdio shown for reference). " +
-        "A measurement, not a pass/fail test.\n",
+      `\nTarget: governed ≥ ${TARGET_THROUGHPUT_RATIO}× bare throughput and ≤ ${TARGET_ADDED_P50_MS} ms ` +
+        "added p50 on the same transport (stateless Streamable HTTP over loopback; stdio shown for " +
+        "reference). A measurement, not a pass/fail test.\n",
     );
   } finally {
     await cleanup();
@@ -334,11 +427,9 @@ async function main(): Promise<void> {
 
 main().then(
   () => process.exit(0),
-  (err: Error) => {
-    const cause = (err as Error & { cause?: unknown }).cause;
-    process.stderr.write(
-      `bench failed: ${err.stack ?? err.message}\n${cause ? `cause: ${String(cause)}\n` : ""}`,
-    );
+  (err: Error & { cause?: unknown }) => {
+    const cause = err.cause ? `cause: ${String(err.cause)}\n` : "";
+    process.stderr.write(`bench failed: ${err.stack ?? err.message}\n${cause}`);
     process.exit(1);
   },
 );
