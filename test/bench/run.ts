@@ -161,23 +161,6 @@ async function warmUp(t: Target): Promise<void> {
   await concurrent(t, WARMUP, CONCURRENCY);
 }
 
-/**
- * spawnHttpServer keeps every byte of the server's stderr and re-splits all of it on each chunk, which
- * grows quadratically with the per-call log lines and would bill the client process for it. Once the
- * server is up, its listener is swapped for one that keeps only a short tail.
- */
-function keepStderrTail(server: SpawnedServer): () => string {
-  const stream = server.process.stderr;
-  if (!stream) return () => "";
-  stream.removeAllListeners("data");
-  let tail = "";
-  stream.on("data", (chunk: string | Buffer) => {
-    tail = (tail + chunk.toString()).slice(-8192);
-  });
-  stream.resume();
-  return () => tail;
-}
-
 /** A one-line reason for a dead server: V8's fatal error if it printed one, else how it exited or the client's error. */
 function deathReason(err: Error & { cause?: unknown }, tail: string, exitStatus: string | undefined): string {
   const client = `${err.message}${err.cause ? ` (${String(err.cause)})` : ""}`;
@@ -271,7 +254,7 @@ async function main(): Promise<void> {
           kind === "governed"
             ? await spawnHttpServer(ORDER_LOOKUP_ENTRY, { ...env.env, ...BENCH_LIMITS })
             : await spawnHttpServer(BARE_ENTRY, { ORDERS_DATABASE_URL: ordersDb });
-        const logTail = keepStderrTail(server);
+        const logTail = () => server.stderr().slice(-8192);
         try {
           // The bare server ignores the Authorization header; it gets one too, so requests are the same.
           const client = await connectHttp(server.url, await env.mint("alice", { audience: server.url }));

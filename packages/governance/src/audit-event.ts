@@ -8,7 +8,10 @@ export type AuditEventType =
   | "tool.failed"
   | "tool.denied"
   | "auth.rejected"
-  | "killswitch.changed";
+  | "killswitch.changed"
+  | "approval.granted"
+  | "approval.rejected"
+  | "approval.refused";
 
 /** What a caller of the audit log supplies; sequence, time and hashes are assigned on append. */
 export interface AuditEventInput {

@@ -21,6 +21,8 @@ const UNIQUE_VIOLATION = /UNIQUE constraint failed|duplicate key value|SQLITE_CO
  */
 export class AuditLog {
   private tail: Promise<unknown> = Promise.resolve();
+  /** The chain head this process last saw; re-read from the store only when another writer moved it. */
+  private head: { seq: number; hash: string } | undefined;
 
   constructor(private readonly store: Store) {}
 
@@ -33,23 +35,29 @@ export class AuditLog {
   private async appendNow(event: AuditEventInput): Promise<AuditRecord> {
     const base = toRow(event);
     for (let attempt = 0; attempt < 200; attempt++) {
-      const head = await this.store.db
-        .selectFrom("audit_events")
-        .select(["seq", "hash"])
-        .orderBy("seq", "desc")
-        .limit(1)
-        .executeTakeFirst();
+      const head = this.head ?? (await this.readHead());
       const withoutHash = { ...base, seq: (head?.seq ?? 0) + 1, prev_hash: head?.hash ?? GENESIS_HASH };
       const record: AuditRecord = { ...withoutHash, hash: hashRecord(withoutHash) };
       try {
         await this.store.db.insertInto("audit_events").values(record).execute();
+        this.head = { seq: record.seq, hash: record.hash };
         return record;
       } catch (err) {
+        this.head = undefined;
         if (!UNIQUE_VIOLATION.test(String((err as Error)?.message))) throw err;
         await new Promise((r) => setTimeout(r, Math.random() * 5 * Math.min(attempt + 1, 10)));
       }
     }
     throw new Error("audit append gave up after 200 contended attempts");
+  }
+
+  private async readHead(): Promise<{ seq: number; hash: string } | undefined> {
+    return this.store.db
+      .selectFrom("audit_events")
+      .select(["seq", "hash"])
+      .orderBy("seq", "desc")
+      .limit(1)
+      .executeTakeFirst();
   }
 
   /** Every event of one request tree, in order. */

@@ -1,3 +1,10 @@
+export {
+  ApprovalError,
+  type ApprovalRecord,
+  type ApprovalSubject,
+  Approvals,
+  type UsableApproval,
+} from "./approvals.ts";
 export type { AuditEventInput, AuditEventType, AuditRecord } from "./audit-event.ts";
 export { AuditLog, GENESIS_HASH, hashRecord } from "./audit-log.ts";
 export { type VerifyResult, verifyAuditChain } from "./audit-verify.ts";
@@ -18,6 +25,7 @@ export {
   PolicyLoadError,
   type PolicyRequest,
   type RecordResource,
+  type SubjectResource,
   type ToolResource,
 } from "./policy-engine.ts";
 export {

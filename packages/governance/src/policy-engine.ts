@@ -1,7 +1,15 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { setFlagsFromString } from "node:v8";
 import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
+import { canonicalJson } from "./canonical-json.ts";
+
+// Node 20's V8 (11.3) can crash ("unreachable code" in the deoptimizer) when it inlines hot JS→Wasm
+// calls such as Cedar's evaluator; the crash needs thousands of calls under load. Turning the inlining
+// off avoids it; decisions are cached below, so the cost is small. Harmless on newer Node versions.
+setFlagsFromString("--no-turbo-inline-js-wasm-calls");
+
 import type { Identity } from "./identity.ts";
 
 /** The shared schema and base policies every server loads before its own. */
@@ -20,9 +28,18 @@ export interface RecordResource {
   tenant: string;
 }
 
+export interface SubjectResource {
+  subjectType: string;
+  id: string;
+  tenant: string;
+  /** Who wrote it: the four-eyes rule compares the approver with this user. */
+  owner: string;
+}
+
 export type PolicyRequest =
   | { action: "call_tool" | "see_pii"; identity: Identity; tool: ToolResource; targetTenant: string }
-  | { action: "read_record"; identity: Identity; record: RecordResource; targetTenant: string };
+  | { action: "read_record"; identity: Identity; record: RecordResource; targetTenant: string }
+  | { action: "approve"; identity: Identity; subject: SubjectResource; targetTenant: string };
 
 export interface PolicyDecision {
   allow: boolean;
@@ -43,6 +60,12 @@ let instances = 0;
 export class PolicyEngine {
   private readonly setId: string;
   readonly policyIds: string[];
+  /**
+   * Decisions are pure functions of the request while the policy set is fixed (it is, for a process's
+   * life), so identical requests are answered from a bounded cache instead of re-evaluating.
+   */
+  private readonly cache = new Map<string, PolicyDecision>();
+  private static readonly CACHE_SIZE = 10_000;
 
   private constructor(policies: Record<string, string>) {
     this.setId = `gatehouse-${++instances}`;
@@ -79,24 +102,24 @@ export class PolicyEngine {
   }
 
   decide(req: PolicyRequest): PolicyDecision {
+    const key = canonicalJson(req);
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    const decision = this.evaluate(req);
+    if (this.cache.size >= PolicyEngine.CACHE_SIZE)
+      this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(key, decision);
+    return decision;
+  }
+
+  private evaluate(req: PolicyRequest): PolicyDecision {
     const principal = { type: `${NS}::User`, id: req.identity.user };
     const user = {
       uid: principal,
-      attrs: { tenant: req.identity.tenant, client: req.identity.client },
+      attrs: { userId: req.identity.user, tenant: req.identity.tenant, client: req.identity.client },
       parents: req.identity.roles.map((r) => ({ type: `${NS}::Role`, id: r })),
     };
-    const resourceEntity: cedar.EntityJson =
-      req.action === "read_record"
-        ? {
-            uid: { type: `${NS}::Record`, id: `${req.record.recordType}/${req.record.id}` },
-            attrs: { recordType: req.record.recordType, tenant: req.record.tenant },
-            parents: [],
-          }
-        : {
-            uid: { type: `${NS}::Tool`, id: `${req.tool.server}/${req.tool.name}` },
-            attrs: { ...req.tool },
-            parents: [],
-          };
+    const resourceEntity = resourceOf(req);
     // Policies were validated strictly against the schema at load, and requests are built here from typed
     // values, so evaluation skips per-request schema checks (they doubled the cost). Errors still deny.
     const answer = cedar.statefulIsAuthorized({
@@ -116,6 +139,29 @@ export class PolicyEngine {
       policyIds: [...diagnostics.reason].sort(),
       errors,
     };
+  }
+}
+
+function resourceOf(req: PolicyRequest): cedar.EntityJson {
+  switch (req.action) {
+    case "read_record":
+      return {
+        uid: { type: `${NS}::Record`, id: `${req.record.recordType}/${req.record.id}` },
+        attrs: { recordType: req.record.recordType, tenant: req.record.tenant },
+        parents: [],
+      };
+    case "approve":
+      return {
+        uid: { type: `${NS}::Subject`, id: `${req.subject.subjectType}/${req.subject.id}` },
+        attrs: { subjectType: req.subject.subjectType, tenant: req.subject.tenant, owner: req.subject.owner },
+        parents: [],
+      };
+    default:
+      return {
+        uid: { type: `${NS}::Tool`, id: `${req.tool.server}/${req.tool.name}` },
+        attrs: { ...req.tool },
+        parents: [],
+      };
   }
 }
 

@@ -31,8 +31,14 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
       ? createRemoteJWKSet(new URL(opts.jwks.url), { timeoutDuration: 5000, cooldownDuration: 30_000 })
       : createLocalJWKSet(opts.jwks.keys);
 
+  // A verified token's identity, until the token expires: signature checks dominate per-call cost, and
+  // agents reuse one token for many calls. Keyed by the whole token, so nothing unverified is trusted.
+  const verified = new Map<string, { identity: Identity; exp: number }>();
   return {
     async verify(token) {
+      const hit = verified.get(token);
+      if (hit && hit.exp > Date.now() / 1000) return hit.identity;
+      if (hit) verified.delete(token);
       let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, keys, {
@@ -45,7 +51,10 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
       } catch (err) {
         throw new AuthError("invalid_token", describeJoseError(err, opts));
       }
-      return identityFromClaims(payload, opts.env);
+      const identity = identityFromClaims(payload, opts.env);
+      if (verified.size >= 1000) verified.delete(verified.keys().next().value as string);
+      verified.set(token, { identity, exp: payload.exp ?? 0 });
+      return identity;
     },
   };
 }

@@ -163,6 +163,9 @@ describe("policy engine with the base and order-lookup policies", () => {
 
   it("lists every loaded policy id", () => {
     expect(engine.policyIds).toEqual([
+      "approvals.admins-any-tenant",
+      "approvals.approvers-in-own-tenant",
+      "approvals.four-eyes",
       "base.admins-read-every-tenant",
       "base.calls-stay-in-own-tenant",
       "base.records-of-own-tenant",
@@ -260,5 +263,81 @@ describe("policy loading", () => {
   it("refuses a policy folder that does not exist", () => {
     const missing = join(root, "no-such-folder");
     expect(loadError([missing]).message).toContain(missing);
+  });
+});
+
+describe("approval policies (four eyes)", () => {
+  const engine = PolicyEngine.load([]);
+  const draft = { subjectType: "ticket_draft", id: "dr_1", tenant: "emea", owner: "alice" };
+  const who = (user: string, roles: string[], tenant: string, scopes = ["tickets:approve"]) => ({
+    user,
+    roles,
+    tenant,
+    client: "t",
+    env: "dev",
+    tokenId: "j",
+    scopes,
+  });
+
+  it("lets an approver of the same tenant approve someone else's draft", () => {
+    expect(
+      engine.decide({
+        action: "approve",
+        identity: who("carol", ["approver"], "emea"),
+        subject: draft,
+        targetTenant: "emea",
+      }),
+    ).toMatchObject({
+      allow: true,
+      policyIds: ["approvals.approvers-in-own-tenant"],
+    });
+  });
+
+  it("forbids approving your own draft, even as an approver or admin", () => {
+    const own = { ...draft, owner: "carol" };
+    expect(
+      engine.decide({
+        action: "approve",
+        identity: who("carol", ["approver"], "emea"),
+        subject: own,
+        targetTenant: "emea",
+      }),
+    ).toMatchObject({ allow: false, policyIds: ["approvals.four-eyes"] });
+    const dave = { ...draft, owner: "dave" };
+    expect(
+      engine.decide({
+        action: "approve",
+        identity: who("dave", ["admin"], "emea"),
+        subject: dave,
+        targetTenant: "emea",
+      }).allow,
+    ).toBe(false);
+  });
+
+  it("forbids an approver of another tenant, a support agent, and a token without tickets:approve", () => {
+    expect(
+      engine.decide({
+        action: "approve",
+        identity: who("erin", ["approver"], "na"),
+        subject: draft,
+        targetTenant: "emea",
+      }).allow,
+    ).toBe(false);
+    expect(
+      engine.decide({
+        action: "approve",
+        identity: who("bob", ["support_agent"], "emea"),
+        subject: draft,
+        targetTenant: "emea",
+      }).allow,
+    ).toBe(false);
+    expect(
+      engine.decide({
+        action: "approve",
+        identity: who("carol", ["approver"], "emea", ["orders:read"]),
+        subject: draft,
+        targetTenant: "emea",
+      }).allow,
+    ).toBe(false);
   });
 });

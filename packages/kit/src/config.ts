@@ -45,6 +45,12 @@ const env = z.object({
   GATEHOUSE_RATE_LIMIT_TENANT: rateLimit("600/60s"),
   GATEHOUSE_RATE_LIMIT_TOOL: rateLimit("1200/60s"),
   GATEHOUSE_KILLSWITCH_TTL_MS: z.coerce.number().int().min(0).default(1000),
+  GATEHOUSE_APPROVAL_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86_400)
+    .default(3600),
   GATEHOUSE_MAX_RESULT_BYTES: z.coerce
     .number()
     .int()
@@ -77,6 +83,7 @@ export interface KitConfig {
   allowedOrigins: string[];
   rateLimits: RateLimitConfig;
   killSwitchTtlMs: number;
+  approvalTtlSeconds: number;
   maxResultBytes: number;
   maxBodyBytes: number;
   requestTimeoutMs: number;
@@ -114,6 +121,7 @@ export function loadKitConfig(defaultPort: number, source: NodeJS.ProcessEnv = p
       perTool: e.GATEHOUSE_RATE_LIMIT_TOOL,
     },
     killSwitchTtlMs: e.GATEHOUSE_KILLSWITCH_TTL_MS,
+    approvalTtlSeconds: e.GATEHOUSE_APPROVAL_TTL_SECONDS,
     maxResultBytes: e.GATEHOUSE_MAX_RESULT_BYTES,
     maxBodyBytes: e.GATEHOUSE_MAX_BODY_BYTES,
     requestTimeoutMs: e.GATEHOUSE_REQUEST_TIMEOUT_MS,

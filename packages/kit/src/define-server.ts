@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { z } from "zod";
+import type { ApprovalSource } from "./approval-routes.ts";
 import type { KitConfig } from "./config.ts";
 import type { ToolDefinition } from "./define-tool.ts";
 
@@ -19,6 +20,8 @@ export interface ServerDefinition<S extends Services = Services> {
   /** This server's Cedar policy folder (the kit adds the shared base policies). */
   policyDir: string;
   tools: Array<ToolDefinition<S, z.ZodObject, z.ZodObject>>;
+  /** Servers with send tools: where people review and approve what will be sent (HTTP only). */
+  approvals?: ApprovalSource<S>;
   /** Builds the domain services; `env` is the environment the server was started with (not always process.env). */
   services(config: KitConfig, log: Logger, env: NodeJS.ProcessEnv): Promise<S>;
 }
@@ -31,6 +34,11 @@ export function defineServer<S extends Services>(def: ServerDefinition<S>): Serv
   for (const t of def.tools) {
     if (seen.has(t.name)) throw new Error(`server ${def.name}: tool ${t.name} is defined twice`);
     seen.add(t.name);
+  }
+  if (def.tools.some((t) => t.kind === "send") && !def.approvals) {
+    throw new Error(
+      `server ${def.name}: it has send tools, so it must declare approvals (how people approve what it sends)`,
+    );
   }
   return def;
 }

@@ -1,4 +1,4 @@
-import type { Identity } from "@gatehouse/governance";
+import type { ApprovalSubject, Identity } from "@gatehouse/governance";
 import type { Logger } from "pino";
 import type { z } from "zod";
 
@@ -21,6 +21,8 @@ export interface ToolContext<S> {
   log: Logger;
   signal: AbortSignal;
   correlationId: string;
+  /** For `send` tools: the approval the kit checked, to be consumed with the send's own record. */
+  approval?: { id: string; approver: string; replay: boolean; consume(): Promise<boolean> };
   /**
    * Adds facts about the call's downstream work (upstream status, attempts, counts) to the outcome
    * audit event. Values must be metadata, never records or PII.
@@ -48,6 +50,11 @@ export interface ToolDefinition<
   output: O;
   /** The records in a result, for the per-record tenant check. */
   records?: (output: z.infer<O>) => RecordRef[];
+  /**
+   * Required for `send` tools: what the call would send, for the approval check before the handler
+   * runs. Return null when nothing will be sent (a dry run).
+   */
+  approval?: (input: z.infer<I>, ctx: ToolContext<S>) => Promise<ApprovalSubject | null>;
   handler: (input: z.infer<I>, ctx: ToolContext<S>) => Promise<z.infer<O>>;
 }
 

@@ -1,4 +1,4 @@
-import { AuditLog, KillSwitches, PolicyEngine, RateLimits } from "@gatehouse/governance";
+import { Approvals, AuditLog, KillSwitches, PolicyEngine, RateLimits } from "@gatehouse/governance";
 import { migrateToLatest, openStore, type Store } from "@gatehouse/store";
 import type { KitConfig } from "./config.ts";
 
@@ -9,6 +9,7 @@ export interface Governance {
   policy: PolicyEngine;
   limits: RateLimits;
   killSwitches: KillSwitches;
+  approvals: Approvals;
   maxResultBytes: number;
 }
 
@@ -27,6 +28,7 @@ export async function createGovernance(config: KitConfig, policyDirs: string[]):
     policy,
     limits: new RateLimits(config.rateLimits),
     killSwitches: new KillSwitches(store, config.killSwitchTtlMs),
+    approvals: new Approvals(store, policy, config.approvalTtlSeconds),
     maxResultBytes: config.maxResultBytes,
   };
 }

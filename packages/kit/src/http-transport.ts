@@ -9,6 +9,7 @@ import { AuthError, type Identity, type TokenVerifier } from "@gatehouse/governa
 import { hostHeaderValidation, originValidation, toNodeHandler } from "@modelcontextprotocol/node";
 import { type AuthInfo, createMcpHandler, type Server } from "@modelcontextprotocol/server";
 import type { Logger } from "pino";
+import type { ApprovalRoutes } from "./approval-routes.ts";
 import type { ServerDefinition } from "./define-server.ts";
 import type { Governance } from "./governance-context.ts";
 import { newTraceContext } from "./trace-context.ts";
@@ -50,9 +51,11 @@ export async function startHttp(opts: {
   log: Logger;
   /** Made once the resource URL is known (after binding, when the port was 0). */
   verifierFor: (audience: string) => TokenVerifier;
+  /** `/approvals/<id>` for servers whose tools send: authenticated people approve or reject there. */
+  approvalRoutes?: ApprovalRoutes;
   factory: () => Server;
 }): Promise<RunningHttp> {
-  const { def, http, gov, log } = opts;
+  const { def, http, gov, log, approvalRoutes } = opts;
   const server: HttpServer = createServer();
   server.requestTimeout = http.requestTimeoutMs;
   server.headersTimeout = Math.min(http.requestTimeoutMs, 20_000);
@@ -140,7 +143,8 @@ export async function startHttp(opts: {
       res.writeHead(200, { "content-type": "application/json" });
       return res.end(JSON.stringify({ ok: true, server: def.name, version: def.version }));
     }
-    if (path !== resource.pathname) {
+    const approvalMatch = approvalRoutes ? /^\/approvals\/([A-Za-z0-9_-]{1,64})$/.exec(path) : null;
+    if (path !== resource.pathname && !approvalMatch) {
       res.writeHead(404, { "content-type": "application/json" });
       return res.end(
         JSON.stringify({ error: "not_found", error_description: `the MCP endpoint is ${resource.pathname}` }),
@@ -173,6 +177,21 @@ export async function startHttp(opts: {
       if (err instanceof AuthError) return reject(req, res, err);
       throw err;
     }
+
+    if (approvalMatch && approvalRoutes) {
+      const scope = approvalRoutes.scope;
+      if (!identity.scopes.includes(scope)) {
+        return reject(
+          req,
+          res,
+          new AuthError("insufficient_scope", `approving needs the ${scope} scope`, scope),
+          identity,
+        );
+      }
+      const body = req.method === "POST" ? await readBody(req, 16 * 1024) : { text: "", tooLarge: false };
+      return approvalRoutes.handle(req.method ?? "GET", approvalMatch[1]!, body, identity, res);
+    }
+
     if (!serverScopes.some((s) => identity.scopes.includes(s))) {
       return reject(
         req,
@@ -268,7 +287,10 @@ export async function startHttp(opts: {
   };
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<{ text: string; tooLarge: boolean }> {
+export async function readBody(
+  req: IncomingMessage,
+  limit: number,
+): Promise<{ text: string; tooLarge: boolean }> {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > limit) {
     req.resume();

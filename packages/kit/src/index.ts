@@ -1,3 +1,4 @@
+export type { ApprovalSource } from "./approval-routes.ts";
 export { type KitConfig, loadKitConfig } from "./config.ts";
 export { defineServer, type ServerDefinition, type Services } from "./define-server.ts";
 export {

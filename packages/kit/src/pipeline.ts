@@ -1,4 +1,5 @@
 import {
+  type ApprovalSubject,
   type AuditEventInput,
   filterToSchema,
   fingerprint,
@@ -8,7 +9,7 @@ import {
 } from "@gatehouse/governance";
 import type { Logger } from "pino";
 import type { z } from "zod";
-import type { RecordRef, ToolDefinition } from "./define-tool.ts";
+import type { RecordRef, ToolContext, ToolDefinition } from "./define-tool.ts";
 import type { Governance } from "./governance-context.ts";
 import type { TraceContext } from "./trace-context.ts";
 
@@ -30,13 +31,22 @@ export interface CallInput {
   signal: AbortSignal;
 }
 
-type Stage = "input" | "kill_switch" | "rate_limit" | "policy" | "record_policy" | "handler" | "egress";
+type Stage =
+  | "input"
+  | "kill_switch"
+  | "rate_limit"
+  | "policy"
+  | "approval"
+  | "record_policy"
+  | "handler"
+  | "egress";
 
 const MAX_PROMPT = 2000;
 
 /**
  * The one enforcement point. Every tool of every server runs through here, in this order:
- * intent audited → input validated → kill switch → rate limit → policy → handler → output schema →
+ * intent audited → input validated → kill switch → rate limit → policy → approval (send tools) →
+ * handler → output schema →
  * record policy → redaction and size cap → outcome audited. If the intent cannot be recorded, nothing runs.
  */
 export async function runGovernedCall<S>(
@@ -68,6 +78,7 @@ export async function runGovernedCall<S>(
   });
 
   const annotations: Record<string, unknown> = {};
+  let approvalId: string | undefined;
   const finish = async (
     type: "tool.completed" | "tool.denied" | "tool.failed",
     stage: Stage | "done",
@@ -84,6 +95,7 @@ export async function runGovernedCall<S>(
       type,
       decision: extra.decision,
       policyIds: extra.policyIds,
+      approvalId,
       outcome:
         type === "tool.completed" ? "ok" : `${type === "tool.denied" ? "denied" : "error"} at ${stage}`,
       detail: {
@@ -95,7 +107,8 @@ export async function runGovernedCall<S>(
       },
       latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
     });
-    log.info({ audit: event.id, tool: tool.name, outcome: event.outcome }, "tool call");
+    // The audit trail is the record of every call; the log line is for debugging only.
+    log.debug({ audit: event.id, tool: tool.name, outcome: event.outcome }, "tool call");
     return {
       isError: type !== "tool.completed",
       text,
@@ -105,7 +118,7 @@ export async function runGovernedCall<S>(
   };
 
   // 1. Input: validated against the tool's schema; unknown fields are refused, not ignored.
-  const parsed = tool.input.strict().safeParse(args);
+  const parsed = strictInput(tool).safeParse(args);
   if (!parsed.success) {
     return finish(
       "tool.failed",
@@ -152,20 +165,56 @@ export async function runGovernedCall<S>(
     });
   }
 
-  // 5. Handler: the tool's own domain work, with a deadline tied to the request.
+  // 5. Approval (send tools): a second person approved exactly this content, unexpired, not used up.
+  const baseCtx = {
+    identity,
+    services,
+    log,
+    signal: call.signal,
+    correlationId: trace.correlationId,
+    annotate: (key: string, value: unknown) => {
+      annotations[key] = value;
+    },
+  };
+  let approval: ToolContext<S>["approval"];
+  if (tool.kind === "send") {
+    let subject: ApprovalSubject | null;
+    try {
+      subject = await tool.approval!(input, baseCtx as ToolContext<unknown>);
+    } catch (err) {
+      const message =
+        err instanceof ToolError
+          ? err.message
+          : `${tool.name} failed; the error was recorded as audit event ${requested.id}`;
+      if (!(err instanceof ToolError))
+        log.error({ err, audit: requested.id, tool: tool.name }, "approval lookup failed");
+      return finish("tool.failed", "approval", message, { decision: "allow", policyIds: decision.policyIds });
+    }
+    if (subject) {
+      annotations.subject = `${subject.subjectType}/${subject.id}`;
+      const usable = await gov.approvals.usableFor(subject, identity);
+      if (!usable.ok) {
+        return finish("tool.denied", "approval", usable.reason, {
+          decision: "deny",
+          policyIds: decision.policyIds,
+          detail: { contentHash: subject.contentHash },
+        });
+      }
+      approvalId = usable.approval.id;
+      approval = {
+        id: usable.approval.id,
+        approver: usable.approval.approver,
+        replay: usable.replay,
+        consume: () => gov.approvals.consume(usable.approval.id, identity.user),
+      };
+    }
+  }
+
+  // 6. Handler: the tool's own domain work, with a deadline tied to the request.
   let output: unknown;
   try {
     output = await untilAborted(
-      tool.handler(input, {
-        identity,
-        services,
-        log,
-        signal: call.signal,
-        correlationId: trace.correlationId,
-        annotate: (key, value) => {
-          annotations[key] = value;
-        },
-      }),
+      tool.handler(input, { ...baseCtx, approval } as ToolContext<unknown>),
       call.signal,
       `${tool.name} did not finish in time; try again, or narrow the request`,
     );
@@ -179,7 +228,7 @@ export async function runGovernedCall<S>(
     return finish("tool.failed", "handler", message, { decision: "allow", policyIds: decision.policyIds });
   }
 
-  // 6. Output schema: only declared fields, with the declared types, go any further.
+  // 7. Output schema: only declared fields, with the declared types, go any further.
   const filtered = filterToSchema(tool.output, output);
   if (!filtered.ok) {
     return finish("tool.failed", "egress", `${tool.name}: ${filtered.message}`, {
@@ -188,7 +237,7 @@ export async function runGovernedCall<S>(
     });
   }
 
-  // 7. Record policy: every record in the result must be visible to this caller.
+  // 8. Record policy: every record in the result must be visible to this caller.
   const records = tool.records ? tool.records(filtered.value as never) : [];
   for (const rec of distinctByTenant(records)) {
     const rd = gov.policy.decide({
@@ -211,7 +260,7 @@ export async function runGovernedCall<S>(
     }
   }
 
-  // 8. Egress: PII/secret redaction by scope and policy, size cap.
+  // 9. Egress: PII/secret redaction by scope and policy, size cap.
   const allowPii =
     !!tool.piiScope &&
     identity.scopes.includes(tool.piiScope) &&
@@ -240,6 +289,18 @@ export async function runGovernedCall<S>(
       pii: allowPii,
     },
   });
+}
+
+const strictInputs = new WeakMap<object, z.ZodObject>();
+
+/** The tool's input schema refusing unknown fields, built once per tool. */
+function strictInput(tool: ToolDefinition<unknown, z.ZodObject, z.ZodObject>): z.ZodObject {
+  let schema = strictInputs.get(tool);
+  if (!schema) {
+    schema = tool.input.strict();
+    strictInputs.set(tool, schema);
+  }
+  return schema;
 }
 
 /** Never waits past the request's deadline, even for a handler that ignores its signal. */

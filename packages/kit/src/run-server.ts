@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createTokenVerifier, type Identity } from "@gatehouse/governance";
 import type { JSONWebKeySet } from "jose";
+import { approvalRoutes } from "./approval-routes.ts";
 import { type KitConfig, loadKitConfig } from "./config.ts";
 import type { ServerDefinition, Services } from "./define-server.ts";
 import { createGovernance, type Governance } from "./governance-context.ts";
@@ -95,6 +96,7 @@ export async function runServer<S extends Services>(
     log,
     factory,
     verifierFor,
+    approvalRoutes: def.approvals ? approvalRoutes(def.name, def.approvals, services, gov) : undefined,
     http: {
       host: config.host,
       port: config.port,

@@ -27,30 +27,38 @@ export async function spawnHttpServer(
     stdio: ["ignore", "ignore", "pipe"],
   });
   let log = "";
+  let started = false;
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`${entry} did not start within ${timeoutMs} ms:\n${log}`)),
       timeoutMs,
     );
+    let pending = "";
     child.stderr!.setEncoding("utf8");
     child.stderr!.on("data", (chunk: string) => {
-      log += chunk;
-      for (const line of log.split("\n")) {
+      // Keep only the tail of a long-running server's log, and stop parsing once it is up.
+      log = (log + chunk).slice(-64 * 1024);
+      if (started) return;
+      pending += chunk;
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) {
         if (!line.includes('"serving on http"')) continue;
         try {
           const entryLog = JSON.parse(line) as { url?: string };
           if (entryLog.url) {
+            started = true;
             clearTimeout(timer);
             resolve(entryLog.url);
           }
         } catch {
-          // a partial line; wait for the rest
+          // not a log line of ours
         }
       }
     });
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`${entry} exited with code ${code} before serving:\n${log}`));
+      if (!started) reject(new Error(`${entry} exited with code ${code} before serving:\n${log}`));
     });
   });
   return {

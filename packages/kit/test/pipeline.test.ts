@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AuditLog, KillSwitches, PolicyEngine, RateLimits } from "@gatehouse/governance";
+import { Approvals, AuditLog, KillSwitches, PolicyEngine, RateLimits } from "@gatehouse/governance";
 import { migrateToLatest, openStore } from "@gatehouse/store";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -63,10 +63,12 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), "gatehouse-kit-"));
   const store = openStore({ sqlitePath: join(dir, "g.db") });
   await migrateToLatest(store);
+  const policy = PolicyEngine.load([policyDir]);
   gov = {
     store,
     audit: new AuditLog(store),
-    policy: PolicyEngine.load([policyDir]),
+    policy,
+    approvals: new Approvals(store, policy),
     limits: new RateLimits({
       perUser: { points: 100, durationSeconds: 60 },
       perTenant: { points: 100, durationSeconds: 60 },

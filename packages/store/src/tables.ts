@@ -37,7 +37,66 @@ export interface KillSwitchesTable {
   updated_at: string;
 }
 
+export interface TicketDraftsTable {
+  id: string;
+  tenant: string;
+  project: string;
+  issue_type: string;
+  summary: string;
+  description: string;
+  priority: string | null;
+  /** JSON array of strings. */
+  labels: string;
+  customer_id: string | null;
+  order_id: string | null;
+  /** An existing Jira issue key: the draft becomes a comment on it instead of a new issue. */
+  comment_on: string | null;
+  content_hash: string;
+  version: number;
+  /** draft | sent */
+  status: string;
+  created_by: string;
+  updated_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ApprovalsTable {
+  id: string;
+  subject_type: string;
+  subject_id: string;
+  /** SHA-256 of exactly the content the approver saw. */
+  content_hash: string;
+  tenant: string;
+  /** approved | rejected */
+  decision: string;
+  approver: string;
+  reason: string | null;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  used_by: string | null;
+}
+
+export interface TicketSendsTable {
+  draft_id: string;
+  approval_id: string;
+  content_hash: string;
+  sender: string;
+  /** pending (intent recorded, Jira not confirmed) | sent */
+  state: string;
+  jira_key: string | null;
+  attempts: number;
+  /** Until when the current attempt owns the send; after it, a retry may reconcile and take over. */
+  lease_until: string;
+  started_at: string;
+  updated_at: string;
+}
+
 export interface GatehouseTables {
   audit_events: AuditEventsTable;
   kill_switches: KillSwitchesTable;
+  ticket_drafts: TicketDraftsTable;
+  approvals: ApprovalsTable;
+  ticket_sends: TicketSendsTable;
 }

@@ -30,7 +30,10 @@ describe("store migrations", () => {
   it("creates the audit and kill-switch tables on a fresh SQLite file (and its folder)", async () => {
     const store = open();
     expect(store.dialect).toBe("sqlite");
-    expect(await migrateToLatest(store)).toEqual(["001_audit_and_kill_switches"]);
+    expect(await migrateToLatest(store)).toEqual([
+      "001_audit_and_kill_switches",
+      "002_tickets_and_approvals",
+    ]);
     expect(await tableNames(store)).toEqual(expect.arrayContaining(["audit_events", "kill_switches"]));
   });
 
@@ -54,8 +57,17 @@ describe("store migrations", () => {
       rmSync(join(dir, "nested"), { recursive: true, force: true });
       const a = open();
       const b = open();
-      const results = await Promise.all([migrateToLatest(a), migrateToLatest(b)]);
-      expect(results.flat()).toEqual(["001_audit_and_kill_switches"]);
+      // Both must succeed; which of them records which migration is a race and does not matter.
+      await Promise.all([migrateToLatest(a), migrateToLatest(b)]);
+      expect(await migrateToLatest(a)).toEqual([]);
+      const applied = await a.db
+        .selectFrom("kysely_migration" as never)
+        .select("name" as never)
+        .execute();
+      expect(applied.map((r) => (r as { name: string }).name).sort()).toEqual([
+        "001_audit_and_kill_switches",
+        "002_tickets_and_approvals",
+      ]);
       await a.close();
       await b.close();
       opened.splice(opened.indexOf(a), 1);

@@ -1,9 +1,11 @@
 import type { Migration, MigrationProvider } from "kysely";
 import { auditAndKillSwitches } from "./001_audit_and_kill_switches.ts";
+import { ticketsAndApprovals } from "./002_tickets_and_approvals.ts";
 
 /** Migrations ship in code (not read from disk) so they run the same from source, tests and bundles. */
 const migrations: Record<string, Migration> = {
   "001_audit_and_kill_switches": auditAndKillSwitches,
+  "002_tickets_and_approvals": ticketsAndApprovals,
 };
 
 export const migrationProvider: MigrationProvider = {
