@@ -60,7 +60,12 @@ export function approvalRoutes<S>(
         return json(res, 404, { error: "not_found", error_description: `nothing to approve with id ${id}` });
       const { subject, preview } = loaded;
       // Reviewing another tenant's draft is refused by the same policy as reading any record of it.
-      const visible = gov.policy.decide({ action: "read_record", identity, record: { recordType: subject.subjectType, id, tenant: subject.tenant }, targetTenant: subject.tenant });
+      const visible = gov.policy.decide({
+        action: "read_record",
+        identity,
+        record: { recordType: subject.subjectType, id, tenant: subject.tenant },
+        targetTenant: subject.tenant,
+      });
       if (!visible.allow) {
         await audit("approval.refused", `not in tenant ${subject.tenant}`);
         return json(res, 403, {

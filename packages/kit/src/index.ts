@@ -25,3 +25,11 @@ export {
   newTraceContext,
   type TraceContext,
 } from "./trace-context.ts";
+export {
+  Upstream,
+  type UpstreamCallOptions,
+  type UpstreamConfig,
+  UpstreamError,
+  type UpstreamErrors,
+  upstreamConfigFromEnv,
+} from "./upstream.ts";
