@@ -1,6 +1,7 @@
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { tsxLoader } from "@gatehouse/kit/testing";
 
 export const CLI_MAIN = join(
@@ -21,4 +22,19 @@ export function runCli(args: string[], env: Record<string, string>) {
     timeout: 60_000,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The same, without blocking this process: for commands that call servers which verify tokens against
+ * the sandbox issuer running in the test process. */
+export async function runCliAsync(args: string[], env: Record<string, string>) {
+  try {
+    const r = await promisify(execFile)(process.execPath, ["--import", tsxLoader, CLI_MAIN, ...args], {
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    });
+    return { status: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const f = e as { code?: number; stdout?: string; stderr?: string };
+    return { status: f.code ?? 1, stdout: f.stdout ?? "", stderr: f.stderr ?? "" };
+  }
 }

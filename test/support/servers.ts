@@ -6,6 +6,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 /** Entry points of the server packages, as the CLI starts them. */
 export const ORDER_LOOKUP_ENTRY = join(root, "servers", "order-lookup", "src", "main.ts");
 export const CRM_READ_ENTRY = join(root, "servers", "crm-read", "src", "main.ts");
+export const TICKET_DRAFT_ENTRY = join(root, "servers", "ticket-draft", "src", "main.ts");
+export const TICKET_SEND_ENTRY = join(root, "servers", "ticket-send", "src", "main.ts");
 
 /** Known seeded orders: the first 180 belong to emea, the next 180 to na (see sandbox seed-data). */
 export const EMEA_ORDER = "SO-100001";

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { approveCommand } from "./commands/approve.ts";
 import { auditTail, auditTrace, auditVerify } from "./commands/audit.ts";
 import { killSwitchCommand } from "./commands/killswitch.ts";
 import { startCommand } from "./commands/start.ts";
@@ -17,11 +18,13 @@ const HELP = `gatehouse — run and operate the Gatehouse MCP servers
   audit verify                            check the hash chain; exit 1 names the first bad event
   audit tail [-n 20] [--follow]           show the newest audit events
   audit trace <correlation-id>            one request across every server it touched
+  approve|reject <draft-id> --user <id> [--reason r]
+                                          review a ticket draft and approve or reject exactly that content
   killswitch on|off <tool> [--reason r]   stop or resume a tool everywhere, without restarts
   killswitch list
 
 servers: ${SERVERS.map((s) => s.name).join(", ")}
-users:   alice (support_agent, emea), bob (support_agent, na), carol (approver, emea), dave (admin)
+users:   alice (support_agent, emea), bob (support_agent, na), carol (approver, emea), erin (approver, na), dave (admin)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -59,6 +62,9 @@ async function main(argv: string[]): Promise<number> {
       if (sub === "tail") return auditTail(ctx, values);
       if (sub === "trace") return auditTrace(ctx, arg);
       throw new UsageError("usage: gatehouse audit verify | tail [-n N] [--follow] | trace <correlation-id>");
+    case "approve":
+    case "reject":
+      return approveCommand(ctx, command, sub, values);
     case "killswitch":
       return killSwitchCommand(ctx, sub, arg, values);
     default:

@@ -1,33 +1,50 @@
 import { join } from "node:path";
-import { ensureOrdersDatabase, type RunningHubSpot, startHubSpotSandbox } from "@gatehouse/sandbox";
+import {
+  ensureOrdersDatabase,
+  type RunningHubSpot,
+  type RunningJira,
+  startHubSpotSandbox,
+  startJiraSandbox,
+} from "@gatehouse/sandbox";
 
 /** The company systems the servers talk to, as sandbox stand-ins on loopback. */
 export interface SandboxSystems {
   ordersDb: string;
   /** Absent when a real HubSpot token is configured (HUBSPOT_ACCESS_TOKEN). */
   hubspot?: { url: string; token: string };
+  /** Absent when a real Jira is configured (JIRA_BASE_URL). */
+  jira?: { url: string; email: string; apiToken: string };
   close(): Promise<void>;
 }
 
 /**
- * Creates the orders database on first use and starts the HubSpot stand-in (unless real HubSpot is
- * configured). `hubspotPort` 0 picks a free port, as `gatehouse stdio` does for its private copy.
+ * Creates the orders database on first use and starts the HubSpot and Jira stand-ins (unless real
+ * systems are configured). Port 0 picks a free port, as `gatehouse stdio` does for its private copies.
  */
 export async function startSandboxSystems(
   dataDir: string,
-  opts: { hubspotPort: number; needHubSpot: boolean },
+  opts: { hubspotPort: number; jiraPort: number; needHubSpot: boolean; needJira: boolean },
 ): Promise<SandboxSystems & { ordersCreated: boolean }> {
   const ordersDb = join(dataDir, "orders.db");
   const orders = await ensureOrdersDatabase(ordersDb);
   let hubspot: RunningHubSpot | undefined;
-  if (opts.needHubSpot && !process.env.HUBSPOT_ACCESS_TOKEN)
-    hubspot = await startHubSpotSandbox({ port: opts.hubspotPort });
+  let jira: RunningJira | undefined;
+  try {
+    if (opts.needHubSpot && !process.env.HUBSPOT_ACCESS_TOKEN)
+      hubspot = await startHubSpotSandbox({ port: opts.hubspotPort });
+    if (opts.needJira && !process.env.JIRA_BASE_URL) jira = await startJiraSandbox({ port: opts.jiraPort });
+  } catch (err) {
+    await hubspot?.close();
+    throw err;
+  }
   return {
     ordersDb,
     ordersCreated: orders.created,
     hubspot: hubspot ? { url: hubspot.url, token: hubspot.token } : undefined,
+    jira: jira ? { url: jira.url, email: jira.email, apiToken: jira.apiToken } : undefined,
     close: async () => {
       await hubspot?.close();
+      await jira?.close();
     },
   };
 }

@@ -3,6 +3,8 @@ import { fileURLToPath } from "node:url";
 import { crmRead } from "@gatehouse/crm-read";
 import type { ServerDefinition } from "@gatehouse/kit";
 import { orderLookup } from "@gatehouse/order-lookup";
+import { ticketDraft } from "@gatehouse/ticket-draft";
+import { ticketSend } from "@gatehouse/ticket-send";
 import type { SandboxSystems } from "./sandbox-systems.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
@@ -37,7 +39,36 @@ export const SERVERS: ServerEntry[] = [
     env: (s): Record<string, string> =>
       s.hubspot ? { HUBSPOT_BASE_URL: s.hubspot.url, HUBSPOT_ACCESS_TOKEN: s.hubspot.token } : {},
   },
+  {
+    name: ticketDraft.name,
+    def: def(ticketDraft),
+    entry: join(root, "servers", "ticket-draft", "src", "main.ts"),
+    defaultPort: ticketDraft.defaultPort,
+    env: (s) => jiraEnv(s),
+  },
+  {
+    name: ticketSend.name,
+    def: def(ticketSend),
+    entry: join(root, "servers", "ticket-send", "src", "main.ts"),
+    defaultPort: ticketSend.defaultPort,
+    env: (s) => jiraEnv(s),
+  },
 ];
+
+/** Real Jira settings in the environment win; otherwise the stand-in's. */
+function jiraEnv(s: SandboxSystems): Record<string, string> {
+  return s.jira
+    ? { JIRA_BASE_URL: s.jira.url, JIRA_EMAIL: s.jira.email, JIRA_API_TOKEN: s.jira.apiToken }
+    : {};
+}
+
+/** Which sandbox systems a server needs. */
+export function needs(name: string): { needHubSpot: boolean; needJira: boolean } {
+  return {
+    needHubSpot: name === crmRead.name,
+    needJira: name === ticketDraft.name || name === ticketSend.name,
+  };
+}
 
 export function findServer(name: string): ServerEntry {
   const s = SERVERS.find((x) => x.name === name);

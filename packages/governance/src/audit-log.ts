@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Store } from "@gatehouse/store";
+import { sql } from "kysely";
 import type { AuditEventInput, AuditRecord } from "./audit-event.ts";
 import { canonicalJson, sha256Hex } from "./canonical-json.ts";
 
@@ -68,6 +69,25 @@ export class AuditLog {
       .where("correlation_id", "=", correlationId)
       .orderBy("seq")
       .execute();
+  }
+
+  /** Every event that names a subject (e.g. a ticket draft) across requests: drafted, approved, sent. */
+  async bySubject(subjectId: string): Promise<AuditRecord[]> {
+    const like = `%${subjectId.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    return (
+      this.store.db
+        .selectFrom("audit_events")
+        .selectAll()
+        // An explicit ESCAPE: SQLite has no default LIKE escape character, PostgreSQL's is the backslash.
+        .where((eb) =>
+          eb.or([
+            sql<boolean>`${eb.ref("args")} like ${like} escape '\\'`,
+            sql<boolean>`${eb.ref("detail")} like ${like} escape '\\'`,
+          ]),
+        )
+        .orderBy("seq")
+        .execute()
+    );
   }
 
   async latest(limit: number): Promise<AuditRecord[]> {

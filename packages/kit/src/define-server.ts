@@ -1,8 +1,18 @@
+import type { Store } from "@gatehouse/store";
 import type { Logger } from "pino";
 import type { z } from "zod";
 import type { ApprovalSource } from "./approval-routes.ts";
 import type { KitConfig } from "./config.ts";
 import type { ToolDefinition } from "./define-tool.ts";
+
+export interface ServicesContext {
+  config: KitConfig;
+  log: Logger;
+  /** The environment the server was started with (not always process.env: stdio runs in the CLI's process). */
+  env: NodeJS.ProcessEnv;
+  /** Gatehouse's own store, for servers that keep state there (ticket drafts). */
+  store: Store;
+}
 
 /** Domain services a server's tools use (database handles, API clients); closed on shutdown. */
 export interface Services {
@@ -22,8 +32,8 @@ export interface ServerDefinition<S extends Services = Services> {
   tools: Array<ToolDefinition<S, z.ZodObject, z.ZodObject>>;
   /** Servers with send tools: where people review and approve what will be sent (HTTP only). */
   approvals?: ApprovalSource<S>;
-  /** Builds the domain services; `env` is the environment the server was started with (not always process.env). */
-  services(config: KitConfig, log: Logger, env: NodeJS.ProcessEnv): Promise<S>;
+  /** Builds the domain services once per process. */
+  services(ctx: ServicesContext): Promise<S>;
 }
 
 /** Declares a server. It holds tools and services only; transports, auth, policy and audit come from the kit. */

@@ -48,6 +48,11 @@ export interface ToolDefinition<
   piiScope?: string;
   input: I;
   output: O;
+  /**
+   * The existing record a call acts on (a draft to update or send): policy checks its tenant before
+   * the handler runs, so a refused call changes nothing. Undefined when it does not exist.
+   */
+  target?: (input: z.infer<I>, ctx: ToolContext<S>) => Promise<RecordRef | undefined>;
   /** The records in a result, for the per-record tenant check. */
   records?: (output: z.infer<O>) => RecordRef[];
   /**

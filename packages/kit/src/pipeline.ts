@@ -176,6 +176,43 @@ export async function runGovernedCall<S>(
       annotations[key] = value;
     },
   };
+  // 5a. The record the call acts on must be the caller's to touch, before anything changes.
+  if (tool.target) {
+    let target: RecordRef | undefined;
+    try {
+      target = await tool.target(input, baseCtx as ToolContext<unknown>);
+    } catch (err) {
+      const message =
+        err instanceof ToolError
+          ? err.message
+          : `${tool.name} failed; the error was recorded as audit event ${requested.id}`;
+      return finish("tool.failed", "record_policy", message, {
+        decision: "allow",
+        policyIds: decision.policyIds,
+      });
+    }
+    if (target) {
+      const rd = gov.policy.decide({
+        action: "read_record",
+        identity,
+        record: { recordType: target.type, id: target.id, tenant: target.tenant },
+        targetTenant: target.tenant,
+      });
+      if (!rd.allow) {
+        return finish(
+          "tool.denied",
+          "record_policy",
+          `${target.type} ${target.id} is in tenant ${target.tenant}; you may act in ${identity.tenant}`,
+          {
+            decision: "deny",
+            policyIds: rd.policyIds,
+            detail: { record: `${target.type}/${target.id}`, recordTenant: target.tenant },
+          },
+        );
+      }
+    }
+  }
+
   let approval: ToolContext<S>["approval"];
   if (tool.kind === "send") {
     let subject: ApprovalSubject | null;

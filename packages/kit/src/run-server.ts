@@ -41,7 +41,7 @@ export async function runServer<S extends Services>(
   const gov = await createGovernance(config, [def.policyDir]);
   let services: S;
   try {
-    services = await def.services(config, log, env);
+    services = await def.services({ config, log, env, store: gov.store });
   } catch (err) {
     await gov.store.close();
     throw err;

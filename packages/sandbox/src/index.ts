@@ -15,5 +15,13 @@ export {
 } from "./identities.ts";
 export { type MintOptions, mintToken, type RunningIssuer, startIssuer } from "./issuer.ts";
 export { type IssuerKeys, loadOrCreateIssuerKeys } from "./issuer-keys.ts";
+export {
+  JIRA_SANDBOX_API_TOKEN,
+  JIRA_SANDBOX_EMAIL,
+  type JiraFault,
+  type JiraIssueSnapshot,
+  type RunningJira,
+  startJiraSandbox,
+} from "./jira/index.ts";
 export { ensureOrdersDatabase } from "./orders/orders-database.ts";
 export { buildOrdersSeed, type OrdersSeed, SEED_COMPANIES } from "./orders/seed-data.ts";

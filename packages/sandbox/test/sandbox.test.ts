@@ -54,7 +54,7 @@ describe("sandbox identity provider", () => {
   it("refuses to mint for an unknown user, naming the seeded ones", async () => {
     const keys = await loadOrCreateIssuerKeys(dir);
     await expect(mintToken(keys, { issuer: "http://x", user: "mallory", audience: "a" })).rejects.toThrow(
-      /seeded users are alice, bob, carol, dave/,
+      /seeded users are alice, bob, carol, dave, erin/,
     );
   });
 });

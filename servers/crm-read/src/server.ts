@@ -18,7 +18,7 @@ export const crmRead = defineServer<CrmServices>({
   defaultPort: 7102,
   policyDir: join(import.meta.dirname, "..", "policy"),
   tools: [searchCompanies, getCompany, searchContacts, dealPipelineSummary],
-  async services(_config, _log, env) {
+  async services({ env }) {
     // This server's own HubSpot credential: no other server ever sees it.
     const crm = new Crm(new HubSpotGateway(loadHubSpotConfig(env)));
     return { crm, close: async () => undefined };

@@ -18,7 +18,7 @@ export const orderLookup = defineServer<OrderLookupServices>({
   defaultPort: 7101,
   policyDir: join(import.meta.dirname, "..", "policy"),
   tools: [searchCustomers, listCustomerOrders, getOrder, listLateOrders, listUnpaidInvoices],
-  async services(config, _log, env) {
+  async services({ config, env }) {
     const db = openOrdersDb(env.ORDERS_DATABASE_URL ?? `file:${config.dataDir}/orders.db`);
     return { orders: new Orders(db), close: () => db.destroy() };
   },

@@ -59,7 +59,14 @@ export async function auditTrace(ctx: CliContext, correlationId: string | undefi
       "audit trace needs a correlation id (shown as io.gatehouse/correlation-id in each tool result's _meta)",
     );
   return withStore(ctx, async ({ audit }) => {
-    const events = await audit.byCorrelation(correlationId);
+    let events = await audit.byCorrelation(correlationId);
+    if (events.length === 0 && /^dr_[A-Za-z0-9]{12}$/.test(correlationId)) {
+      // A draft id: its whole life across requests, drafted → approved → sent.
+      events = await audit.bySubject(correlationId);
+      out(`subject ${correlationId}: ${events.length} events`);
+      for (const e of events) out(line(e));
+      return events.length ? 0 : 1;
+    }
     if (events.length === 0) {
       err(`no audit events with correlation id ${correlationId}`);
       return 1;

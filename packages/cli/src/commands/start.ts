@@ -32,10 +32,17 @@ export async function startCommand(ctx: CliContext): Promise<number> {
     err(`the store could not be opened: ${(e as Error).message}`);
     return 1;
   }
-  step("sandbox systems: orders database (created and seeded by Prisma on first start), HubSpot stand-in");
+  step(
+    "sandbox systems: orders database (created and seeded by Prisma on first start), HubSpot and Jira stand-ins",
+  );
   let systems: Awaited<ReturnType<typeof startSandboxSystems>>;
   try {
-    systems = await startSandboxSystems(ctx.dataDir, { hubspotPort: 7110, needHubSpot: true });
+    systems = await startSandboxSystems(ctx.dataDir, {
+      hubspotPort: 7110,
+      jiraPort: 7120,
+      needHubSpot: true,
+      needJira: true,
+    });
   } catch (e) {
     err(explain("sandbox systems", 7110, e as Error));
     return 1;
@@ -44,6 +51,7 @@ export async function startCommand(ctx: CliContext): Promise<number> {
   step(
     `  HubSpot: ${systems.hubspot ? `stand-in on ${systems.hubspot.url}` : "real HubSpot (HUBSPOT_ACCESS_TOKEN is set)"}`,
   );
+  step(`  Jira: ${systems.jira ? `stand-in on ${systems.jira.url}` : "real Jira (JIRA_BASE_URL is set)"}`);
 
   const issuerPort = Number(new URL(ctx.issuer).port || 7100);
   step(`sandbox identity provider on ${ctx.issuer}`);
@@ -87,10 +95,11 @@ export async function startCommand(ctx: CliContext): Promise<number> {
   out("");
   out("Gatehouse is running (Ctrl-C stops it):");
   out("");
-  out(`  ${"server".padEnd(16)} url`);
-  out(`  ${"issuer".padEnd(16)} ${issuer.url}`);
-  if (systems.hubspot) out(`  ${"hubspot (sandbox)".padEnd(16)} ${systems.hubspot.url}`);
-  for (const r of running) out(`  ${r.name.padEnd(16)} ${r.server.url}`);
+  out(`  ${"server".padEnd(18)} url`);
+  out(`  ${"issuer".padEnd(18)} ${issuer.url}`);
+  if (systems.hubspot) out(`  ${"hubspot (sandbox)".padEnd(18)} ${systems.hubspot.url}`);
+  if (systems.jira) out(`  ${"jira (sandbox)".padEnd(18)} ${systems.jira.url}`);
+  for (const r of running) out(`  ${r.name.padEnd(18)} ${r.server.url}`);
   out("");
   out("Get a token:   pnpm --silent gatehouse token --user alice --server order-lookup");
   out("Watch audit:   pnpm gatehouse audit tail --follow");

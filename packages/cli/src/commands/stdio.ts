@@ -3,7 +3,7 @@ import { runServer } from "@gatehouse/kit";
 import { loadOrCreateIssuerKeys, mintToken } from "@gatehouse/sandbox";
 import type { CliContext } from "../context.ts";
 import { startSandboxSystems } from "../sandbox-systems.ts";
-import { defaultResourceUrl, findServer, UsageError } from "../servers.ts";
+import { defaultResourceUrl, findServer, needs, UsageError } from "../servers.ts";
 
 /**
  * `gatehouse stdio <server> (--user alice | --profile alice)`: serves one server on this process's
@@ -21,7 +21,8 @@ export async function stdioCommand(
   // This process is the whole server: its own copy of the stand-ins lives here too, on a free port.
   const systems = await startSandboxSystems(ctx.dataDir, {
     hubspotPort: 0,
-    needHubSpot: entry.name === "crm-read",
+    jiraPort: 0,
+    ...needs(entry.name),
   });
   const env: NodeJS.ProcessEnv = {
     ...process.env,

@@ -1,0 +1,114 @@
+import { randomBytes } from "node:crypto";
+import { ToolError } from "@gatehouse/kit";
+import type { Store } from "@gatehouse/store";
+import { contentHash, contentOf, type Draft, type DraftContent, draftFromRow } from "./draft.ts";
+
+const newDraftId = () => `dr_${randomBytes(9).toString("base64url").replace(/[-_]/g, "x")}`;
+
+/** Ticket drafts in Gatehouse's store. Drafting never touches Jira. */
+export class DraftsRepository {
+  constructor(private readonly store: Store) {}
+
+  async create(tenant: string, author: string, content: DraftContent): Promise<Draft> {
+    const id = newDraftId();
+    const now = new Date().toISOString();
+    const row = {
+      id,
+      tenant,
+      project: content.project,
+      issue_type: content.issueType,
+      summary: content.summary,
+      description: content.description,
+      priority: content.priority,
+      labels: JSON.stringify(content.labels),
+      customer_id: content.customerId,
+      order_id: content.orderId,
+      comment_on: content.commentOn,
+      content_hash: contentHash(id, content),
+      version: 1,
+      status: "draft",
+      created_by: author,
+      updated_by: author,
+      created_at: now,
+      updated_at: now,
+    };
+    await this.store.db.insertInto("ticket_drafts").values(row).execute();
+    return draftFromRow(row);
+  }
+
+  async get(id: string): Promise<Draft | undefined> {
+    const row = await this.store.db
+      .selectFrom("ticket_drafts")
+      .selectAll()
+      .where("id", "=", id)
+      .executeTakeFirst();
+    return row ? draftFromRow(row) : undefined;
+  }
+
+  async require(id: string): Promise<Draft> {
+    const d = await this.get(id);
+    if (!d) throw new ToolError(`draft ${id} does not exist`);
+    return d;
+  }
+
+  /** A new version: a new hash, so every earlier approval stops matching. Sent drafts are frozen. */
+  async update(id: string, editor: string, patch: Partial<DraftContent>): Promise<Draft> {
+    const current = await this.require(id);
+    if (current.status === "sent")
+      throw new ToolError(`draft ${id} was already sent and can no longer change`);
+    const content = {
+      ...contentOf(current),
+      ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)),
+    } as DraftContent;
+    const hash = contentHash(id, content);
+    const res = await this.store.db
+      .updateTable("ticket_drafts")
+      .set({
+        project: content.project,
+        issue_type: content.issueType,
+        summary: content.summary,
+        description: content.description,
+        priority: content.priority,
+        labels: JSON.stringify(content.labels),
+        customer_id: content.customerId,
+        order_id: content.orderId,
+        comment_on: content.commentOn,
+        content_hash: hash,
+        version: current.version + 1,
+        updated_by: editor,
+        updated_at: new Date().toISOString(),
+      })
+      .where("id", "=", id)
+      .where("version", "=", current.version)
+      .where("status", "=", "draft")
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1)
+      throw new ToolError(`draft ${id} changed or was sent while you edited it; get it again`);
+    return this.require(id);
+  }
+
+  async list(
+    tenant: string,
+    status: "draft" | "sent" | undefined,
+    limit: number,
+    after?: string,
+  ): Promise<{ drafts: Draft[]; next: string | null }> {
+    let q = this.store.db.selectFrom("ticket_drafts").selectAll().where("tenant", "=", tenant);
+    if (status) q = q.where("status", "=", status);
+    if (after) q = q.where("id", ">", after);
+    const rows = await q
+      .orderBy("id")
+      .limit(limit + 1)
+      .execute();
+    const drafts = rows.slice(0, limit).map(draftFromRow);
+    return { drafts, next: rows.length > limit ? (drafts[drafts.length - 1]?.id ?? null) : null };
+  }
+
+  async markSent(id: string): Promise<void> {
+    await this.store.db
+      .updateTable("ticket_drafts")
+      .set({ status: "sent", updated_at: new Date().toISOString() })
+      .where("id", "=", id)
+      .execute();
+  }
+}

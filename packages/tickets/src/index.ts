@@ -1,0 +1,15 @@
+export { type AdfDoc, textToAdf } from "./adf.ts";
+export {
+  contentHash,
+  contentOf,
+  type Draft,
+  type DraftContent,
+  draftFromRow,
+  draftLabel,
+  SUBJECT_TYPE,
+} from "./draft.ts";
+export { DraftsRepository } from "./drafts-repository.ts";
+export { JiraGateway, type JiraSettings } from "./jira.ts";
+export { commentMarker, type JiraRequest, jiraRequestFor } from "./jira-request.ts";
+export { quoteJql, withinProjects } from "./jql.ts";
+export { draftId, draftView, issueKey, label, priority, projectKey, toDraftView } from "./schemas.ts";

@@ -1,0 +1,1 @@
+export { ticketDraft } from "./server.ts";

@@ -1,0 +1,23 @@
+import { join } from "node:path";
+import { defineServer } from "@gatehouse/kit";
+import { DraftsRepository, JiraGateway } from "@gatehouse/tickets";
+import type { TicketDraftServices } from "./services.ts";
+import { createTicketDraft } from "./tools/create-ticket-draft.ts";
+import { getTicketDraft } from "./tools/get-ticket-draft.ts";
+import { listTicketDrafts } from "./tools/list-ticket-drafts.ts";
+import { searchTickets } from "./tools/search-tickets.ts";
+import { updateTicketDraft } from "./tools/update-ticket-draft.ts";
+
+export const ticketDraft = defineServer<TicketDraftServices>({
+  name: "ticket-draft",
+  version: "0.1.0",
+  title: "Ticket drafts",
+  instructions:
+    "Draft Jira tickets for your tenant. Drafts stay in Gatehouse; sending needs an approver and the ticket-send server.",
+  defaultPort: 7103,
+  policyDir: join(import.meta.dirname, "..", "policy"),
+  tools: [createTicketDraft, updateTicketDraft, getTicketDraft, listTicketDrafts, searchTickets],
+  async services({ env, store }) {
+    return { drafts: new DraftsRepository(store), jira: new JiraGateway(env), close: async () => undefined };
+  },
+});

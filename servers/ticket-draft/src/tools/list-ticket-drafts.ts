@@ -1,0 +1,31 @@
+import { defineTool, ToolError } from "@gatehouse/kit";
+import { draftId, draftView, toDraftView } from "@gatehouse/tickets";
+import { z } from "zod";
+import type { TicketDraftServices } from "../services.ts";
+
+const input = z.object({
+  status: z.enum(["draft", "sent"]).optional(),
+  tenant: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{1,31}$/)
+    .optional(),
+  limit: z.number().int().min(1).max(50).default(20),
+  cursor: z.string().max(64).optional(),
+});
+
+export const listTicketDrafts = defineTool({
+  name: "list_ticket_drafts",
+  title: "List ticket drafts",
+  description: "Ticket drafts of your tenant, optionally only unsent or sent ones.",
+  kind: "read",
+  scope: "tickets:draft",
+  input,
+  output: z.object({ drafts: z.array(draftView), next_cursor: z.string().nullable() }),
+  records: (out) => out.drafts.map((d) => ({ type: "ticket_draft", id: d.draft_id, tenant: d.tenant })),
+  handler: async (args, ctx: { services: TicketDraftServices }) => {
+    if (args.cursor && !draftId.safeParse(args.cursor).success)
+      throw new ToolError("cursor is not one this server issued; pass next_cursor unchanged");
+    const page = await ctx.services.drafts.list(args.tenant!, args.status, args.limit, args.cursor);
+    return { drafts: page.drafts.map(toDraftView), next_cursor: page.next };
+  },
+});

@@ -1,0 +1,1 @@
+export { ticketSend } from "./server.ts";
