@@ -17,13 +17,30 @@ export interface SandboxSystems {
   close(): Promise<void>;
 }
 
+/** Starts a stand-in on its port; if `share` and the port is taken, uses the one already there (from `gatehouse start`). */
+async function startOrShare<T extends { url: string }>(
+  start: (port: number) => Promise<T>,
+  port: number,
+  share: boolean,
+  shared: () => T,
+): Promise<{ running?: T; url: string; reused: boolean }> {
+  try {
+    const running = await start(port);
+    return { running, url: running.url, reused: false };
+  } catch (err) {
+    if (!share || (err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
+    return { url: shared().url, reused: true };
+  }
+}
+
 /**
  * Creates the orders database on first use and starts the HubSpot and Jira stand-ins (unless real
- * systems are configured). Port 0 picks a free port, as `gatehouse stdio` does for its private copies.
+ * systems are configured). With `share`, a stand-in already running on its port (from `gatehouse
+ * start`) is used instead, so stdio servers and HTTP servers see the same Jira and HubSpot.
  */
 export async function startSandboxSystems(
   dataDir: string,
-  opts: { hubspotPort: number; jiraPort: number; needHubSpot: boolean; needJira: boolean },
+  opts: { hubspotPort: number; jiraPort: number; needHubSpot: boolean; needJira: boolean; share?: boolean },
 ): Promise<SandboxSystems & { ordersCreated: boolean }> {
   const ordersDb = join(dataDir, "orders.db");
   const orders = await ensureOrdersDatabase(ordersDb);
