@@ -9,9 +9,20 @@ import {
   spawnHttpServer,
   type TestEnvironment,
 } from "@gatehouse/kit/testing";
-import { type RunningHubSpot, startHubSpotSandbox } from "@gatehouse/sandbox";
+import {
+  type RunningHubSpot,
+  type RunningJira,
+  startHubSpotSandbox,
+  startJiraSandbox,
+} from "@gatehouse/sandbox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CRM_READ_ENTRY, ORDER_LOOKUP_ENTRY, RELAXED_LIMITS } from "../support/servers.ts";
+import {
+  CRM_READ_ENTRY,
+  ORDER_LOOKUP_ENTRY,
+  RELAXED_LIMITS,
+  TICKET_DRAFT_ENTRY,
+  TICKET_SEND_ENTRY,
+} from "../support/servers.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -33,25 +44,33 @@ const SCENARIOS = ["server-initialize", "ping", "tools-list"];
 describe.each([
   ["order-lookup", ORDER_LOOKUP_ENTRY],
   ["crm-read", CRM_READ_ENTRY],
+  ["ticket-draft", TICKET_DRAFT_ENTRY],
+  ["ticket-send", TICKET_SEND_ENTRY],
 ])("MCP conformance suite against %s", (_name, entry) => {
   let env: TestEnvironment;
   let hubspot: RunningHubSpot;
+  let jira: RunningJira;
   let server: SpawnedServer;
 
   beforeAll(async () => {
     env = await createTestEnvironment({ storeKind: "sqlite" });
     hubspot = await startHubSpotSandbox({ port: 0 });
+    jira = await startJiraSandbox({ port: 0 });
     server = await spawnHttpServer(entry, {
       ...env.env,
       ...RELAXED_LIMITS,
       HUBSPOT_BASE_URL: hubspot.url,
       HUBSPOT_ACCESS_TOKEN: hubspot.token,
+      JIRA_BASE_URL: jira.url,
+      JIRA_EMAIL: jira.email,
+      JIRA_API_TOKEN: jira.apiToken,
     });
   });
 
   afterAll(async () => {
     await server?.stop();
     await hubspot?.close();
+    await jira?.close();
     await env?.close();
   });
 
