@@ -77,6 +77,12 @@ export async function runGovernedCall<S>(
     detail: { kind: tool.kind, scope: tool.scope },
   });
 
+  /** A ToolError's message is meant for the caller; anything else is logged and hidden behind the audit id. */
+  const failureMessage = (err: unknown, what: string): string => {
+    if (err instanceof ToolError) return err.message;
+    log.error({ err, audit: requested.id, tool: tool.name }, what);
+    return `${tool.name} failed; the error was recorded as audit event ${requested.id}`;
+  };
   const annotations: Record<string, unknown> = {};
   let approvalId: string | undefined;
   const finish = async (
@@ -182,11 +188,7 @@ export async function runGovernedCall<S>(
     try {
       target = await tool.target(input, baseCtx as ToolContext<unknown>);
     } catch (err) {
-      const message =
-        err instanceof ToolError
-          ? err.message
-          : `${tool.name} failed; the error was recorded as audit event ${requested.id}`;
-      return finish("tool.failed", "record_policy", message, {
+      return finish("tool.failed", "record_policy", failureMessage(err, "target lookup failed"), {
         decision: "allow",
         policyIds: decision.policyIds,
       });
@@ -219,13 +221,10 @@ export async function runGovernedCall<S>(
     try {
       subject = await tool.approval!(input, baseCtx as ToolContext<unknown>);
     } catch (err) {
-      const message =
-        err instanceof ToolError
-          ? err.message
-          : `${tool.name} failed; the error was recorded as audit event ${requested.id}`;
-      if (!(err instanceof ToolError))
-        log.error({ err, audit: requested.id, tool: tool.name }, "approval lookup failed");
-      return finish("tool.failed", "approval", message, { decision: "allow", policyIds: decision.policyIds });
+      return finish("tool.failed", "approval", failureMessage(err, "approval lookup failed"), {
+        decision: "allow",
+        policyIds: decision.policyIds,
+      });
     }
     if (subject) {
       annotations.subject = `${subject.subjectType}/${subject.id}`;
@@ -256,13 +255,10 @@ export async function runGovernedCall<S>(
       `${tool.name} did not finish in time; try again, or narrow the request`,
     );
   } catch (err) {
-    const message =
-      err instanceof ToolError
-        ? err.message
-        : `${tool.name} failed; the error was recorded as audit event ${requested.id}`;
-    if (!(err instanceof ToolError))
-      log.error({ err, audit: requested.id, tool: tool.name }, "tool handler failed");
-    return finish("tool.failed", "handler", message, { decision: "allow", policyIds: decision.policyIds });
+    return finish("tool.failed", "handler", failureMessage(err, "tool handler failed"), {
+      decision: "allow",
+      policyIds: decision.policyIds,
+    });
   }
 
   // 7. Output schema: only declared fields, with the declared types, go any further.

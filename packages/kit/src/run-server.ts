@@ -7,7 +7,7 @@ import type { ServerDefinition, Services } from "./define-server.ts";
 import { createGovernance, type Governance } from "./governance-context.ts";
 import { IDENTITY_KEY, type RunningHttp, startHttp } from "./http-transport.ts";
 import { createLogger } from "./logger.ts";
-import { createMcpServerFactory } from "./mcp-server.ts";
+import { createMcpServerFactory, type IdentityResolver } from "./mcp-server.ts";
 import { startStdio, stdioIdentity } from "./stdio-transport.ts";
 
 export interface RunningServer {
@@ -53,19 +53,21 @@ export async function runServer<S extends Services>(
     await gov.store.close();
   };
 
-  if (transport === "stdio") {
-    const resolve = stdioIdentity(config, () =>
-      verifierFor(config.publicUrl ?? `http://127.0.0.1:${config.port}/mcp`),
-    );
-    const factory = createMcpServerFactory({
+  const factoryWith = (resolveIdentity: IdentityResolver) =>
+    createMcpServerFactory({
       def,
       gov,
       services,
       log,
       requestTimeoutMs: config.requestTimeoutMs,
-      resolveIdentity: () => resolve(),
+      resolveIdentity,
     });
-    const handle = startStdio(factory);
+
+  if (transport === "stdio") {
+    const resolve = stdioIdentity(config, () =>
+      verifierFor(config.publicUrl ?? `http://127.0.0.1:${config.port}/mcp`),
+    );
+    const handle = startStdio(factoryWith(() => resolve()));
     log.info({ store: gov.store.dialect }, "serving on stdio");
     return {
       config,
@@ -77,18 +79,11 @@ export async function runServer<S extends Services>(
     };
   }
 
-  const factory = createMcpServerFactory({
-    def,
-    gov,
-    services,
-    log,
-    requestTimeoutMs: config.requestTimeoutMs,
-    resolveIdentity: async (ctx) => {
-      const identity = ctx.http?.authInfo?.extra?.[IDENTITY_KEY] as Identity | undefined;
-      // The HTTP layer verified the token before the MCP handler ran; no identity here is a wiring bug.
-      if (!identity) throw new Error("request reached the MCP handler without a verified identity");
-      return identity;
-    },
+  const factory = factoryWith(async (ctx) => {
+    const identity = ctx.http?.authInfo?.extra?.[IDENTITY_KEY] as Identity | undefined;
+    // The HTTP layer verified the token before the MCP handler ran; no identity here is a wiring bug.
+    if (!identity) throw new Error("request reached the MCP handler without a verified identity");
+    return identity;
   });
   const http = await startHttp({
     def: def as unknown as ServerDefinition,

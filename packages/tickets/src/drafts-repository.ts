@@ -3,6 +3,21 @@ import { ToolError } from "@gatehouse/kit";
 import type { Store } from "@gatehouse/store";
 import { contentHash, contentOf, type Draft, type DraftContent, draftFromRow } from "./draft.ts";
 
+/** The stored columns of a draft's content. */
+function contentColumns(content: DraftContent) {
+  return {
+    project: content.project,
+    issue_type: content.issueType,
+    summary: content.summary,
+    description: content.description,
+    priority: content.priority,
+    labels: JSON.stringify(content.labels),
+    customer_id: content.customerId,
+    order_id: content.orderId,
+    comment_on: content.commentOn,
+  };
+}
+
 const newDraftId = () => `dr_${randomBytes(9).toString("base64url").replace(/[-_]/g, "x")}`;
 
 /** Ticket drafts in Gatehouse's store. Drafting never touches Jira. */
@@ -15,15 +30,7 @@ export class DraftsRepository {
     const row = {
       id,
       tenant,
-      project: content.project,
-      issue_type: content.issueType,
-      summary: content.summary,
-      description: content.description,
-      priority: content.priority,
-      labels: JSON.stringify(content.labels),
-      customer_id: content.customerId,
-      order_id: content.orderId,
-      comment_on: content.commentOn,
+      ...contentColumns(content),
       content_hash: contentHash(id, content),
       version: 1,
       status: "draft",
@@ -64,15 +71,7 @@ export class DraftsRepository {
     const res = await this.store.db
       .updateTable("ticket_drafts")
       .set({
-        project: content.project,
-        issue_type: content.issueType,
-        summary: content.summary,
-        description: content.description,
-        priority: content.priority,
-        labels: JSON.stringify(content.labels),
-        customer_id: content.customerId,
-        order_id: content.orderId,
-        comment_on: content.commentOn,
+        ...contentColumns(content),
         content_hash: hash,
         version: current.version + 1,
         updated_by: editor,

@@ -65,34 +65,46 @@ export class Crm {
     );
   }
 
-  async searchCompanies(ctx: Ctx, tenant: string, query: string | undefined, limit: number, cursor?: string) {
-    const page = await this.search(ctx, "companies", {
-      ...(query ? { query } : {}),
-      filterGroups: [{ filters: [regionFilter(tenant)] }],
-      sorts: [{ propertyName: "name", direction: "ASCENDING" }],
-      properties: COMPANY_PROPERTIES,
-      limit,
-      after: decodeCursor(cursor),
+  /** One page of a tenant's objects, optionally matching a query, with HubSpot's `after` made opaque. */
+  private async searchInTenant(
+    ctx: Ctx,
+    objectType: "companies" | "contacts",
+    sortBy: string,
+    properties: string[],
+    args: { tenant: string; query?: string; limit: number; cursor?: string },
+  ) {
+    const page = await this.search(ctx, objectType, {
+      ...(args.query ? { query: args.query } : {}),
+      filterGroups: [{ filters: [regionFilter(args.tenant)] }],
+      sorts: [{ propertyName: sortBy, direction: "ASCENDING" }],
+      properties,
+      limit: args.limit,
+      after: decodeCursor(args.cursor),
     });
     return {
-      companies: page.results,
+      results: page.results,
       nextCursor: page.paging?.next?.after ? encodeCursor(page.paging.next.after) : null,
     };
   }
 
-  async searchContacts(ctx: Ctx, tenant: string, query: string, limit: number, cursor?: string) {
-    const page = await this.search(ctx, "contacts", {
+  async searchCompanies(ctx: Ctx, tenant: string, query: string | undefined, limit: number, cursor?: string) {
+    const page = await this.searchInTenant(ctx, "companies", "name", COMPANY_PROPERTIES, {
+      tenant,
       query,
-      filterGroups: [{ filters: [regionFilter(tenant)] }],
-      sorts: [{ propertyName: "lastname", direction: "ASCENDING" }],
-      properties: CONTACT_PROPERTIES,
       limit,
-      after: decodeCursor(cursor),
+      cursor,
     });
-    return {
-      contacts: page.results,
-      nextCursor: page.paging?.next?.after ? encodeCursor(page.paging.next.after) : null,
-    };
+    return { companies: page.results, nextCursor: page.nextCursor };
+  }
+
+  async searchContacts(ctx: Ctx, tenant: string, query: string, limit: number, cursor?: string) {
+    const page = await this.searchInTenant(ctx, "contacts", "lastname", CONTACT_PROPERTIES, {
+      tenant,
+      query,
+      limit,
+      cursor,
+    });
+    return { contacts: page.results, nextCursor: page.nextCursor };
   }
 
   async company(ctx: Ctx, companyId: string) {

@@ -16,6 +16,14 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
+/**
+ * Keyset pagination: rows strictly after the cursor's (sort key, id) in the query's order. A row-value
+ * comparison, which SQLite and PostgreSQL both support, instead of the same OR/AND tree in every query.
+ */
+function afterKey(sortColumn: string, idColumn: string, direction: "<" | ">", after: [string, string]) {
+  return sql<boolean>`(${sql.ref(sortColumn)}, ${sql.ref(idColumn)}) ${sql.raw(direction)} (${after[0]}, ${after[1]})`;
+}
+
 function page<T>(rows: T[], limit: number, key: (row: T) => [string, string]): Page<T> {
   const items = rows.slice(0, limit);
   const last = items[items.length - 1];
@@ -42,10 +50,7 @@ export class Orders {
           sql<boolean>`lower(domain) like ${pattern} escape '\\'`,
         ]),
       );
-    if (after)
-      q = q.where((eb) =>
-        eb.or([eb("name", ">", after[0]), eb.and([eb("name", "=", after[0]), eb("id", ">", after[1])])]),
-      );
+    if (after) q = q.where(afterKey("name", "id", ">", after));
     const rows = await q
       .orderBy("name")
       .orderBy("id")
@@ -78,13 +83,7 @@ export class Orders {
       .where("o.tenant", "=", tenant)
       .where("o.customer_id", "=", customerId);
     if (status) q = q.where("o.status", "=", status);
-    if (after)
-      q = q.where((eb) =>
-        eb.or([
-          eb("o.ordered_at", "<", after[0]),
-          eb.and([eb("o.ordered_at", "=", after[0]), eb("o.id", "<", after[1])]),
-        ]),
-      );
+    if (after) q = q.where(afterKey("o.ordered_at", "o.id", "<", after));
     const rows = await q
       .orderBy("o.ordered_at", "desc")
       .orderBy("o.id", "desc")
@@ -183,13 +182,7 @@ export class Orders {
       .where("o.tenant", "=", tenant)
       .where("o.status", "in", ["open", "shipped"])
       .where("o.promised_at", "<", now);
-    if (after)
-      q = q.where((eb) =>
-        eb.or([
-          eb("o.promised_at", ">", after[0]),
-          eb.and([eb("o.promised_at", "=", after[0]), eb("o.id", ">", after[1])]),
-        ]),
-      );
+    if (after) q = q.where(afterKey("o.promised_at", "o.id", ">", after));
     const rows = await q
       .orderBy("o.promised_at")
       .orderBy("o.id")
@@ -231,13 +224,7 @@ export class Orders {
       .where("i.tenant", "=", tenant)
       .where("i.status", "in", ["open", "partially_paid"]);
     if (overdueOnly) q = q.where("i.due_at", "<", now);
-    if (after)
-      q = q.where((eb) =>
-        eb.or([
-          eb("i.due_at", ">", after[0]),
-          eb.and([eb("i.due_at", "=", after[0]), eb("i.id", ">", after[1])]),
-        ]),
-      );
+    if (after) q = q.where(afterKey("i.due_at", "i.id", ">", after));
     const rows = await q
       .orderBy("i.due_at")
       .orderBy("i.id")

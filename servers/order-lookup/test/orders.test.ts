@@ -56,6 +56,31 @@ describe("order-lookup domain queries", () => {
       expect(inv.outstanding_cents).toBe(Math.max(0, inv.amount_cents - inv.paid_cents));
   });
 
+  it("pages a customer's orders newest first, every order exactly once", async () => {
+    const { customer_id } = await db
+      .selectFrom("orders")
+      .select("customer_id")
+      .where("tenant", "=", "emea")
+      .executeTakeFirstOrThrow();
+    const paged = await drain((c) => orders.customerOrders("emea", customer_id, undefined, 2, c));
+    const expected = await db
+      .selectFrom("orders")
+      .select("id")
+      .where("customer_id", "=", customer_id)
+      .execute();
+    expect(paged.length).toBe(expected.length);
+    expect(new Set(paged.map((o) => o.id))).toEqual(new Set(expected.map((o) => o.id)));
+    expect(paged.map((o) => o.ordered_at)).toEqual([...paged.map((o) => o.ordered_at)].sort().reverse());
+  });
+
+  it("pages a customer search in name order, every match exactly once", async () => {
+    const paged = await drain((c) => orders.searchCustomers("emea", "a", 3, c));
+    const names = paged.map((c) => c.name);
+    expect(names.length).toBeGreaterThan(6);
+    expect(new Set(paged.map((c) => c.id)).size).toBe(paged.length);
+    expect(names).toEqual([...names].sort());
+  });
+
   it("never opens the orders database for writing", async () => {
     await expect(db.deleteFrom("orders").where("id", "=", "SO-100001").execute()).rejects.toThrow(
       /readonly|read-only|query_only/i,
