@@ -8,6 +8,7 @@
  * - "Hudson Data Systems" has its domain typed as " HudsonData.IO " (mixed case, whitespace).
  */
 import { buildOrdersSeed, SEED_COMPANIES } from "../orders/seed-data.ts";
+import { DAY, rng } from "../stand-in/seed.ts";
 
 export type CrmObjectType = "companies" | "contacts" | "deals";
 
@@ -60,7 +61,6 @@ export const DEAL_STAGES = [
 
 /** Every date in the seed is relative to this instant, so the dataset never changes. */
 const REFERENCE = Date.UTC(2025, 9, 1, 9, 0, 0);
-const DAY = 86_400_000;
 
 const OWNERS: Array<[first: string, last: string, region: string]> = [
   ["Sofia", "Lindqvist", "emea"],
@@ -163,22 +163,6 @@ const DEAL_THEMES = [
 const PHONE_PREFIX: Record<string, string> = { emea: "+49 30", na: "+1 415" };
 const LEGAL_SUFFIX =
   /\s+(GmbH|AS|SARL|OÜ|S\.L\.|s\.r\.o\.|Ltd\.?|AG|BV|Kft|Oy|Lda|S\.p\.A\.|Sp\. z o\.o\.|DAC|SA|AB|Inc\.|LLC|Corp\.|Co\.)$/;
-
-/** mulberry32, so the dataset is the same on every machine. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
-    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T,
-  };
-}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const emailLocal = (s: string) =>

@@ -4,11 +4,16 @@
  * `new Client({ accessToken: sandbox.token, basePath: sandbox.url, numberOfApiCallRetries: 0 })`.
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
+import {
+  type Answer,
+  listParam,
+  RollingWindow,
+  retryAfterHeader,
+  type StandInRequest,
+  startStandIn,
+} from "../stand-in/server.ts";
 import { buildCrmSeed, type CrmObjectType, type CrmOwner, type CrmRecord, type CrmSeed } from "./crm-seed.ts";
-import { FaultRegistry, type HubSpotFaults, parseFaults } from "./faults.ts";
+import { HUBSPOT_FAULTS, type HubSpotFaults } from "./faults.ts";
 import { parseSearchRequest, runSearch, SearchValidationError } from "./search.ts";
 
 /** The private-app token the sandbox accepts unless another is configured. */
@@ -42,7 +47,7 @@ export interface RunningHubSpot {
 
 const DEFAULT_LIMITS = { tenSecondly: 100, searchPerSecond: 5 };
 const TEN_SECONDS = 10_000;
-const MAX_BODY = 1_000_000;
+const JSON_TYPE = "application/json;charset=utf-8";
 
 /** Properties returned when a request names none, per object type (as HubSpot does). */
 const DEFAULT_PROPERTIES: Record<CrmObjectType, string[]> = {
@@ -120,16 +125,10 @@ const notFound = (message = "Object not found. objectId are usually numeric.") =
 
 /** Per-token rolling windows. Only requests that were let through are counted. */
 class RateLimiter {
-  #all = new Map<string, number[]>();
-  #search = new Map<string, number[]>();
+  #all = new RollingWindow(TEN_SECONDS);
+  #search = new RollingWindow(1000);
 
   constructor(readonly limits: { tenSecondly: number; searchPerSecond: number }) {}
-
-  #window(map: Map<string, number[]>, key: string, span: number, now: number): number[] {
-    const hits = (map.get(key) ?? []).filter((t) => now - t < span);
-    map.set(key, hits);
-    return hits;
-  }
 
   /** Returns the refusal (policy and seconds to wait) or records the request and returns the headers. */
   take(
@@ -137,16 +136,12 @@ class RateLimiter {
     isSearch: boolean,
   ): { ok: true; headers: Record<string, string> } | { ok: false; policy: string; retryAfter: number } {
     const now = Date.now();
-    const all = this.#window(this.#all, key, TEN_SECONDS, now);
-    const search = this.#window(this.#search, key, 1000, now);
+    const all = this.#all.hits(key, now);
+    const search = this.#search.hits(key, now);
     if (all.length >= this.limits.tenSecondly)
-      return {
-        ok: false,
-        policy: "TEN_SECONDLY_ROLLING",
-        retryAfter: waitSeconds(all[0]!, TEN_SECONDS, now),
-      };
+      return { ok: false, policy: "TEN_SECONDLY_ROLLING", retryAfter: this.#all.retryAfter(all, now) };
     if (isSearch && search.length >= this.limits.searchPerSecond)
-      return { ok: false, policy: "SECONDLY", retryAfter: waitSeconds(search[0]!, 1000, now) };
+      return { ok: false, policy: "SECONDLY", retryAfter: this.#search.retryAfter(search, now) };
     all.push(now);
     if (isSearch) search.push(now);
     const headers: Record<string, string> = {
@@ -177,9 +172,6 @@ class RateLimiter {
   }
 }
 
-const waitSeconds = (oldest: number, span: number, now: number) =>
-  Math.max(1, Math.ceil((oldest + span - now) / 1000));
-
 const tenSecondlyBody = () => ({
   status: "error",
   message: "You have reached your ten_secondly_rolling limit.",
@@ -205,14 +197,6 @@ export async function startHubSpotSandbox(opts: HubSpotSandboxOptions = {}): Pro
   const seed = opts.seed ?? buildCrmSeed();
   const host = opts.host ?? "127.0.0.1";
   const limiter = new RateLimiter({ ...DEFAULT_LIMITS, ...stripUndefined(opts.limits ?? {}) });
-  const counts = new Map<string, number>();
-  const held = new Set<() => void>();
-  const shutdown = new AbortController();
-  const faults = new FaultRegistry(() => {
-    const release = [...held];
-    held.clear();
-    for (const resume of release) resume();
-  });
 
   const objects: Record<CrmObjectType, CrmRecord[]> = {
     companies: seed.companies,
@@ -269,14 +253,6 @@ export async function startHubSpotSandbox(opts: HubSpotSandboxOptions = {}): Pro
     teams: [{ id: o.team.id, name: o.team.name, primary: true }],
   });
 
-  const listParam = (q: URLSearchParams, name: string): string[] | undefined => {
-    const values = q
-      .getAll(name)
-      .flatMap((v) => v.split(","))
-      .map((v) => v.trim())
-      .filter(Boolean);
-    return values.length > 0 ? values : undefined;
-  };
   const pageParams = (q: URLSearchParams, max: number, dflt: number) => {
     const rawLimit = q.get("limit");
     const limit = rawLimit === null || rawLimit === "" ? dflt : Number(rawLimit);
@@ -481,170 +457,78 @@ export async function startHubSpotSandbox(opts: HubSpotSandboxOptions = {}): Pro
     return out;
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse) {
-    const u = new URL(req.url ?? "/", "http://sandbox");
-    const path = u.pathname;
-    const method = req.method ?? "GET";
-
-    const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-      if (res.headersSent || res.destroyed) return;
-      const correlationId =
-        typeof body === "object" && body !== null && "correlationId" in body
-          ? String((body as { correlationId: unknown }).correlationId)
-          : randomUUID();
-      res.writeHead(status, {
-        "content-type": "application/json;charset=utf-8",
-        "x-hubspot-correlation-id": correlationId,
-        ...headers,
-      });
-      res.end(body === undefined ? undefined : JSON.stringify(body));
-    };
-
-    const control = path.startsWith("/__sandbox/");
-    if (!control) counts.set(path, (counts.get(path) ?? 0) + 1);
-
-    let rawBody: string;
-    try {
-      rawBody = await readBody(req);
-    } catch {
-      return send(413, errorBody("Request body too large.", "VALIDATION_ERROR"));
-    }
-
-    // Control routes (sandbox only, no auth, not counted).
-    if (path === "/__sandbox/faults") {
-      if (method === "GET") return send(200, { active: faults.active() });
-      if (method === "DELETE") {
-        faults.clear();
-        return send(204, undefined);
-      }
-      if (method === "POST") {
-        try {
-          faults.set(parseFaults(JSON.parse(rawBody)));
-        } catch (e) {
-          return send(400, { error: "bad_fault", message: (e as Error).message });
-        }
-        return send(200, { active: faults.active() });
-      }
-      return send(405, { error: "method_not_allowed" });
-    }
-    if (path === "/__sandbox/requests" && method === "GET") {
-      return send(200, { count: requestCount(u.searchParams.get("prefix") ?? undefined) });
-    }
-    if (path === "/__sandbox/rate-limits" && method === "DELETE") {
-      limiter.reset();
-      return send(204, undefined);
-    }
-    if (control) return send(404, { error: "not_found" });
-
-    const plan = faults.plan(path);
-    if (plan.delayMs > 0) {
-      try {
-        await sleep(plan.delayMs, undefined, { signal: shutdown.signal });
-      } catch {
-        return; // closing
-      }
-    }
-    const fault = plan.terminal;
-    if (fault?.kind === "timeout") {
-      // Held until the fault is cleared (then answered normally) or the server closes (socket destroyed).
-      let gone = false;
-      await new Promise<void>((resume) => {
-        held.add(resume);
-        res.once("close", () => {
-          gone = true;
-          held.delete(resume);
-          resume();
-        });
-      });
-      if (gone || shutdown.signal.aborted) return;
-    } else if (fault?.kind === "status") {
-      if (fault.status === 429) {
-        return send(429, tenSecondlyBody(), {
-          ...limiter.headersWhenRefused(),
-          "retry-after": String(fault.retryAfterSeconds ?? 1),
-        });
-      }
-      const [message, category] = SERVER_ERRORS[fault.status]!;
-      return send(
-        fault.status,
-        errorBody(message, category),
-        fault.retryAfterSeconds !== undefined ? { "retry-after": String(fault.retryAfterSeconds) } : {},
-      );
-    } else if (fault?.kind === "malformed") {
-      if (res.headersSent || res.destroyed) return;
-      res.writeHead(200, { "content-type": "application/json;charset=utf-8" });
-      res.end('{"total":35,"results":[{"id":"1001","properties":{"name":"Nordlicht Logis');
-      return;
-    }
-
+  /** Authentication, rate limit, then the route. Always returns an answer (errors as HubSpot's error bodies). */
+  function answer({ req, method, path, q, rawBody }: StandInRequest): Answer {
     const auth = req.headers.authorization ?? "";
     const match = /^Bearer\s+(.+)$/i.exec(auth);
     if (!match || match[1]!.trim() !== token) {
-      return send(
-        401,
-        errorBody(
+      return {
+        status: 401,
+        body: errorBody(
           "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
           "INVALID_AUTHENTICATION",
         ),
-      );
+      };
     }
 
     const isSearch = method === "POST" && /^\/crm\/v3\/objects\/[^/]+\/search$/.test(path);
     const slot = limiter.take(token, isSearch);
     if (!slot.ok) {
-      return send(429, slot.policy === "SECONDLY" ? secondlyBody() : tenSecondlyBody(), {
-        ...limiter.headersWhenRefused(),
-        "retry-after": String(slot.retryAfter),
-      });
+      return {
+        status: 429,
+        body: slot.policy === "SECONDLY" ? secondlyBody() : tenSecondlyBody(),
+        headers: { ...limiter.headersWhenRefused(), "retry-after": String(slot.retryAfter) },
+      };
     }
 
     try {
-      const out = route(method, path, u.searchParams, rawBody);
-      if (out instanceof Partial207) send(207, out.body, slot.headers);
-      else send(200, out, slot.headers);
+      const out = route(method, path, q, rawBody);
+      if (out instanceof Partial207) return { status: 207, body: out.body, headers: slot.headers };
+      return { status: 200, body: out, headers: slot.headers };
     } catch (e) {
-      if (e instanceof HttpError) return send(e.status, e.body, slot.headers);
-      send(500, errorBody("internal error", "INTERNAL_ERROR"), slot.headers);
+      if (e instanceof HttpError) return { status: e.status, body: e.body, headers: slot.headers };
+      return { status: 500, body: errorBody("internal error", "INTERNAL_ERROR"), headers: slot.headers };
     }
   }
 
-  function requestCount(pathPrefix?: string): number {
-    let n = 0;
-    for (const [path, c] of counts) if (!pathPrefix || path.startsWith(pathPrefix)) n += c;
-    return n;
-  }
-
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent && !res.destroyed) {
-        res.writeHead(500, { "content-type": "application/json;charset=utf-8" });
-        res.end(JSON.stringify(errorBody("internal error", "INTERNAL_ERROR")));
+  const standIn = await startStandIn({
+    port: opts.port ?? 7110,
+    host,
+    faults: HUBSPOT_FAULTS,
+    contentType: JSON_TYPE,
+    headers: ({ body }) => ({
+      "content-type": JSON_TYPE,
+      "x-hubspot-correlation-id":
+        typeof body === "object" && body !== null && "correlationId" in body
+          ? String((body as { correlationId: unknown }).correlationId)
+          : randomUUID(),
+    }),
+    tooLarge: () => ({ status: 413, body: errorBody("Request body too large.", "VALIDATION_ERROR") }),
+    internalError: () => errorBody("internal error", "INTERNAL_ERROR"),
+    statusFault(fault) {
+      if (fault.status === 429) {
+        return {
+          status: 429,
+          body: tenSecondlyBody(),
+          headers: { ...limiter.headersWhenRefused(), "retry-after": String(fault.retryAfterSeconds ?? 1) },
+        };
       }
-    });
+      const [message, category] = SERVER_ERRORS[fault.status]!;
+      return { status: fault.status, body: errorBody(message, category), headers: retryAfterHeader(fault) };
+    },
+    malformedBody: '{"total":35,"results":[{"id":"1001","properties":{"name":"Nordlicht Logis',
+    resetRateLimits: () => limiter.reset(),
+    answer,
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 7110, host, () => resolve());
-  });
-  const addr = server.address() as AddressInfo;
-  url = `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
+  url = standIn.url;
 
-  let closing: Promise<void> | undefined;
   return {
     url,
     token,
-    faults,
-    requestCount,
+    faults: standIn.faults,
+    requestCount: standIn.requestCount,
     resetRateLimits: () => limiter.reset(),
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        shutdown.abort();
-        held.clear();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: standIn.close,
   };
 }
 
@@ -654,22 +538,4 @@ function methodNotAllowed(method: string, path: string) {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new Error("too large"));
-        req.resume();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
 }

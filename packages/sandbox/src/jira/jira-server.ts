@@ -6,11 +6,16 @@
  * `new Version3Client({ host: sandbox.url, authentication: { basic: { email: sandbox.email, apiToken: sandbox.apiToken } } })`.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
+import {
+  type Answer,
+  listParam,
+  RollingWindow,
+  retryAfterHeader,
+  type StandInRequest,
+  startStandIn,
+} from "../stand-in/server.ts";
 import { type AdfDoc, adfError, adfText } from "./adf.ts";
-import { FaultRegistry, type JiraFaults, parseFaults } from "./faults.ts";
+import { JIRA_FAULTS, type JiraFaults } from "./faults.ts";
 import {
   buildJiraSeed,
   type JiraIssueType,
@@ -78,7 +83,7 @@ export interface RunningJira {
 
 const DEFAULT_PER_MINUTE = 300;
 const MINUTE = 60_000;
-const MAX_BODY = 1_000_000;
+const JSON_TYPE = "application/json;charset=UTF-8";
 const MAX_SUMMARY = 255;
 const MAX_LABEL = 255;
 const MAX_PROPERTY_KEY = 255;
@@ -138,12 +143,8 @@ interface StoredIssue {
   properties: Map<string, unknown>;
 }
 
-/** A complete answer: status, JSON body (none for 204) and extra headers. */
-interface Answer {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
+/** What `addIssue` needs; it assigns the id, key, number, and starts with no comments or properties. */
+type NewIssue = Omit<StoredIssue, "id" | "key" | "number" | "comments" | "properties">;
 
 class HttpError extends Error {
   constructor(
@@ -164,28 +165,21 @@ const jiraTime = (ms: number) => new Date(ms).toISOString().replace("Z", "+0000"
 
 /** Per-account rolling one-minute window. Only requests that were let through are counted. */
 class RateLimiter {
-  #hits = new Map<string, number[]>();
+  #window = new RollingWindow(MINUTE);
 
   constructor(readonly perMinute: number) {}
-
-  #window(key: string, now: number): number[] {
-    const hits = (this.#hits.get(key) ?? []).filter((t) => now - t < MINUTE);
-    this.#hits.set(key, hits);
-    return hits;
-  }
 
   take(
     key: string,
   ): { ok: true; headers: Record<string, string> } | { ok: false; headers: Record<string, string> } {
     const now = Date.now();
-    const hits = this.#window(key, now);
+    const hits = this.#window.hits(key, now);
     if (hits.length >= this.perMinute) {
-      const resetAt = hits[0]! + MINUTE;
       return {
         ok: false,
         headers: {
-          "retry-after": String(Math.max(1, Math.ceil((resetAt - now) / 1000))),
-          ...this.#headers(0, resetAt),
+          "retry-after": String(this.#window.retryAfter(hits, now)),
+          ...this.#headers(0, hits[0]! + MINUTE),
           "ratelimit-reason": "jira-quota-tenant-based",
         },
       };
@@ -214,7 +208,7 @@ class RateLimiter {
   }
 
   reset(): void {
-    this.#hits.clear();
+    this.#window.clear();
   }
 }
 
@@ -230,14 +224,6 @@ export async function startJiraSandbox(opts: JiraSandboxOptions = {}): Promise<R
   const limiter = new RateLimiter(opts.limits?.perMinute ?? DEFAULT_PER_MINUTE);
   const expectedAuth = digest(`${email.toLowerCase()}:${apiToken}`);
   const seed: JiraSeed = buildJiraSeed();
-  const counts = new Map<string, number>();
-  const held = new Set<() => void>();
-  const shutdown = new AbortController();
-  const faults = new FaultRegistry(() => {
-    const release = [...held];
-    held.clear();
-    for (const resume of release) resume();
-  });
 
   const account = {
     accountId: "712020:5f0c4c1e-0000-4000-8000-00000000b07a",
@@ -257,17 +243,7 @@ export async function startJiraSandbox(opts: JiraSandboxOptions = {}): Promise<R
     seed.projects.find((p) => p.id === idOrKey || p.key.toLowerCase() === idOrKey.toLowerCase());
   const statusById = (id: string) => seed.statuses.find((s) => s.id === id)!;
 
-  function addIssue(fields: {
-    project: JiraProject;
-    issueType: JiraIssueType;
-    priority: JiraPriority;
-    status: JiraStatus;
-    summary: string;
-    description: AdfDoc | null;
-    labels: string[];
-    created: number;
-    updated: number;
-  }): StoredIssue {
+  function addIssue(fields: NewIssue): StoredIssue {
     const number = (lastNumber.get(fields.project.key) ?? 0) + 1;
     lastNumber.set(fields.project.key, number);
     const issue: StoredIssue = {
@@ -832,108 +808,12 @@ export async function startJiraSandbox(opts: JiraSandboxOptions = {}): Promise<R
 
   // ---- HTTP ----
 
-  async function handle(req: IncomingMessage, res: ServerResponse) {
-    const u = new URL(req.url ?? "/", "http://sandbox");
-    const path = u.pathname;
-    const method = (req.method ?? "GET").toUpperCase();
-
-    const send = (a: Answer) => {
-      if (res.headersSent || res.destroyed) return;
-      res.writeHead(a.status, {
-        ...(a.body === undefined ? {} : { "content-type": "application/json;charset=UTF-8" }),
-        "x-arequestid": randomBytes(8).toString("hex"),
-        ...a.headers,
-      });
-      res.end(a.body === undefined ? undefined : JSON.stringify(a.body));
-    };
-    const sendError = (status: number, messages: string[], headers: Record<string, string> = {}) =>
-      send({ status, body: { errorMessages: messages, errors: {} }, headers });
-
-    const control = path.startsWith("/__sandbox/");
-    if (!control) counts.set(path, (counts.get(path) ?? 0) + 1);
-
-    let rawBody: string;
-    try {
-      rawBody = await readBody(req);
-    } catch {
-      return sendError(413, ["Request entity too large."]);
-    }
-
-    // Control routes (sandbox only, no auth, not counted).
-    if (control) return send(controlRoute(method, path, u.searchParams, rawBody));
-
-    const plan = faults.plan(method, path);
-    if (plan.delayMs > 0) {
-      try {
-        await sleep(plan.delayMs, undefined, { signal: shutdown.signal });
-      } catch {
-        return; // closing
-      }
-    }
-    const fault = plan.terminal;
-    if (fault?.kind === "timeout") {
-      if (await hold(res)) return; // client gone or closing; otherwise cleared: answer normally
-    } else if (fault?.kind === "status") {
-      if (fault.status === 429)
-        return sendError(429, ["Rate limit exceeded."], limiter.refusedHeaders(fault.retryAfterSeconds ?? 1));
-      return sendError(
-        fault.status,
-        [SERVER_ERRORS[fault.status]!],
-        fault.retryAfterSeconds !== undefined ? { "retry-after": String(fault.retryAfterSeconds) } : {},
-      );
-    } else if (fault?.kind === "malformed") {
-      if (res.headersSent || res.destroyed) return;
-      res.writeHead(200, { "content-type": "application/json;charset=UTF-8" });
-      res.end('{"issues":[{"id":"10000","key":"SUP-1","fields":{"summary":"Nordlicht Logis');
-      return;
-    }
-
-    const answer = answerFor(req, method, path, u.searchParams, rawBody);
-
-    if (fault?.kind === "commit-then-timeout") {
-      if (await hold(res)) return; // the change is applied; the answer is lost with the connection
-    } else if (fault?.kind === "commit-then-drop") {
-      req.socket.destroy();
-      return;
-    }
-    send(answer);
-  }
-
-  /** Holds a request until the faults are cleared (false) or the client goes / the server closes (true). */
-  async function hold(res: ServerResponse): Promise<boolean> {
-    let gone = false;
-    await new Promise<void>((resume) => {
-      held.add(resume);
-      res.once("close", () => {
-        gone = true;
-        held.delete(resume);
-        resume();
-      });
-    });
-    return gone || shutdown.signal.aborted;
-  }
-
   /** Authentication, rate limit, then the route. Always returns an answer (errors as Jira's error bodies). */
-  function answerFor(
-    req: IncomingMessage,
-    method: string,
-    path: string,
-    q: URLSearchParams,
-    rawBody: string,
-  ): Answer {
+  function answerFor({ req, method, path, q, rawBody }: StandInRequest): Answer {
     if (!authenticated(req.headers.authorization))
-      return {
-        status: 401,
-        body: { errorMessages: [ERR_AUTH], errors: {} },
-        headers: { "x-seraph-loginreason": "AUTHENTICATED_FAILED" },
-      };
+      return jiraError(401, [ERR_AUTH], { "x-seraph-loginreason": "AUTHENTICATED_FAILED" });
     const slot = limiter.take(email.toLowerCase());
-    if (!slot.ok)
-      return {
-        status: 429,
-        body: { errorMessages: ["Rate limit exceeded."], errors: {} },
-        headers: slot.headers,
-      };
+    if (!slot.ok) return jiraError(429, ["Rate limit exceeded."], slot.headers);
     try {
       const a = route(method, path, q, rawBody);
       return { ...a, headers: { ...slot.headers, ...a.headers } };
@@ -944,11 +824,7 @@ export async function startJiraSandbox(opts: JiraSandboxOptions = {}): Promise<R
           body: { errorMessages: e.errorMessages, errors: e.errors },
           headers: slot.headers,
         };
-      return {
-        status: 500,
-        body: { errorMessages: ["Internal server error"], errors: {} },
-        headers: slot.headers,
-      };
+      return jiraError(500, ["Internal server error"], slot.headers);
     }
   }
 
@@ -960,39 +836,6 @@ export async function startJiraSandbox(opts: JiraSandboxOptions = {}): Promise<R
     if (colon < 0) return false;
     const given = digest(`${decoded.slice(0, colon).toLowerCase()}:${decoded.slice(colon + 1)}`);
     return timingSafeEqual(given, expectedAuth);
-  }
-
-  function controlRoute(method: string, path: string, q: URLSearchParams, rawBody: string): Answer {
-    if (path === "/__sandbox/faults") {
-      if (method === "GET") return ok(200, { active: faults.active() });
-      if (method === "DELETE") {
-        faults.clear();
-        return { status: 204 };
-      }
-      if (method === "POST") {
-        try {
-          faults.set(parseFaults(JSON.parse(rawBody)));
-        } catch (e) {
-          return ok(400, { error: "bad_fault", message: (e as Error).message });
-        }
-        return ok(200, { active: faults.active() });
-      }
-      return ok(405, { error: "method_not_allowed" });
-    }
-    if (path === "/__sandbox/requests" && method === "GET")
-      return ok(200, { count: requestCount(q.get("prefix") ?? undefined) });
-    if (path === "/__sandbox/issues" && method === "GET") return ok(200, { issues: snapshots() });
-    if (path === "/__sandbox/rate-limits" && method === "DELETE") {
-      limiter.reset();
-      return { status: 204 };
-    }
-    return ok(404, { error: "not_found" });
-  }
-
-  function requestCount(pathPrefix?: string): number {
-    let n = 0;
-    for (const [path, c] of counts) if (!pathPrefix || path.startsWith(pathPrefix)) n += c;
-    return n;
   }
 
   function snapshots(): JiraIssueSnapshot[] {
@@ -1008,43 +851,50 @@ export async function startJiraSandbox(opts: JiraSandboxOptions = {}): Promise<R
     }));
   }
 
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent && !res.destroyed) {
-        res.writeHead(500, { "content-type": "application/json;charset=UTF-8" });
-        res.end(JSON.stringify({ errorMessages: ["Internal server error"], errors: {} }));
-      }
-    });
+  const standIn = await startStandIn({
+    port: opts.port ?? 7120,
+    host,
+    faults: JIRA_FAULTS,
+    contentType: JSON_TYPE,
+    headers: ({ body }) => ({
+      ...(body === undefined ? {} : { "content-type": JSON_TYPE }),
+      "x-arequestid": randomBytes(8).toString("hex"),
+    }),
+    tooLarge: () => jiraError(413, ["Request entity too large."]),
+    internalError: () => jiraError(500, ["Internal server error"]).body,
+    statusFault(fault) {
+      if (fault.status === 429)
+        return jiraError(429, ["Rate limit exceeded."], limiter.refusedHeaders(fault.retryAfterSeconds ?? 1));
+      return jiraError(fault.status, [SERVER_ERRORS[fault.status]!], retryAfterHeader(fault));
+    },
+    malformedBody: '{"issues":[{"id":"10000","key":"SUP-1","fields":{"summary":"Nordlicht Logis',
+    resetRateLimits: () => limiter.reset(),
+    control: (method, path) =>
+      path === "/__sandbox/issues" && method === "GET" ? ok(200, { issues: snapshots() }) : undefined,
+    answer: answerFor,
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 7120, host, () => resolve());
-  });
-  const addr = server.address() as AddressInfo;
-  url = `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
+  url = standIn.url;
 
-  let closing: Promise<void> | undefined;
   return {
     url,
     email,
     apiToken,
-    faults,
-    requestCount,
+    faults: standIn.faults,
+    requestCount: standIn.requestCount,
     issues: snapshots,
     resetRateLimits: () => limiter.reset(),
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        shutdown.abort();
-        held.clear();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: standIn.close,
   };
 }
 
 const ok = (status: number, body: unknown): Answer => ({ status, body });
+
+/** Jira's error answer: `errorMessages` and no field errors. */
+const jiraError = (status: number, messages: string[], headers: Record<string, string> = {}): Answer => ({
+  status,
+  body: { errorMessages: messages, errors: {} },
+  headers,
+});
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
 
@@ -1081,17 +931,6 @@ function checkPropertyValue(serialized: string) {
     throw badRequest([`The property value exceeds the maximum size of ${MAX_PROPERTY_VALUE} bytes.`]);
 }
 
-/** A comma-separated (or repeated) list parameter, or undefined when absent. */
-function listParam(q: URLSearchParams, name: string): string[] | undefined {
-  const all = q.getAll(name);
-  if (all.length === 0) return undefined;
-  const list = all
-    .flatMap((v) => v.split(","))
-    .map((s) => s.trim())
-    .filter((s) => s !== "");
-  return list.length > 0 ? list : undefined;
-}
-
 function nonNegativeInt(v: string | null): number | undefined {
   if (v === null || !/^[0-9]+$/.test(v)) return undefined;
   return Number(v);
@@ -1100,22 +939,4 @@ function nonNegativeInt(v: string | null): number | undefined {
 function positiveInt(v: string | null): number | undefined {
   const n = nonNegativeInt(v);
   return n === undefined || n === 0 ? undefined : n;
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new Error("too large"));
-        req.resume();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
 }

@@ -118,6 +118,15 @@ export function tokenize(jql: string): Token[] {
         return fail(`The escape sequence '\\${c}' in the string is invalid.`, at);
     }
   };
+  /** Reads one character at `at`, unescaping a backslash escape; returns the character and the next offset. */
+  const readChar = (at: number): [string, number] => (jql[at] === "\\" ? readEscape(at) : [jql[at]!, at + 1]);
+  const reserved = (ch: string, at: number): never => {
+    const code = ch.charCodeAt(0).toString(16).padStart(4, "0");
+    return fail(
+      `The character '${ch}' is a reserved JQL character. You must enclose it in a string or use the escape '\\u${code}' instead.`,
+      at,
+    );
+  };
 
   while (i < jql.length) {
     const c = jql[i]!;
@@ -137,16 +146,11 @@ export function tokenize(jql: string): Token[] {
           i++;
           break;
         }
-        if (d === "\\") {
-          if (i + 1 >= jql.length)
-            fail(`The quoted string '${jql.slice(start + 1)}' has not been completed.`, start);
-          const [ch, next] = readEscape(i);
-          value += ch;
-          i = next;
-          continue;
-        }
-        value += d;
-        i++;
+        if (d === "\\" && i + 1 >= jql.length)
+          fail(`The quoted string '${jql.slice(start + 1)}' has not been completed.`, start);
+        const [ch, next] = readChar(i);
+        value += ch;
+        i = next;
       }
       tokens.push({ kind: "string", value, pos: start, end: i });
       continue;
@@ -167,32 +171,15 @@ export function tokenize(jql: string): Token[] {
       i++;
       continue;
     }
-    if (RESERVED.has(c)) {
-      const code = c.charCodeAt(0).toString(16).padStart(4, "0");
-      fail(
-        `The character '${c}' is a reserved JQL character. You must enclose it in a string or use the escape '\\u${code}' instead.`,
-        start,
-      );
-    }
+    // A word (a reserved character at its start fails at once, as anywhere in it).
     let value = "";
     while (i < jql.length) {
       const d = jql[i]!;
       if (/\s/.test(d) || DELIMITERS.has(d)) break;
-      if (RESERVED.has(d)) {
-        const code = d.charCodeAt(0).toString(16).padStart(4, "0");
-        fail(
-          `The character '${d}' is a reserved JQL character. You must enclose it in a string or use the escape '\\u${code}' instead.`,
-          i,
-        );
-      }
-      if (d === "\\") {
-        const [ch, next] = readEscape(i);
-        value += ch;
-        i = next;
-        continue;
-      }
-      value += d;
-      i++;
+      if (RESERVED.has(d)) reserved(d, i);
+      const [ch, next] = readChar(i);
+      value += ch;
+      i = next;
     }
     tokens.push({ kind: "word", value, pos: start, end: i });
   }

@@ -4,6 +4,8 @@
  * CRM stand-in so cross-system joins line up.
  */
 
+import { DAY, rng } from "../stand-in/seed.ts";
+
 export interface SeedCustomer {
   id: string;
   tenant: string;
@@ -165,24 +167,6 @@ const PRODUCTS: Array<[sku: string, description: string, priceCents: number]> = 
   ["GH-SCN-550", "Barcode scanner", 21_900],
 ];
 const CARRIERS = ["DHL", "UPS", "FedEx", "DB Schenker", "Kuehne+Nagel"];
-const DAY = 86_400_000;
-
-/** mulberry32: small, fast, deterministic. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
-    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T,
-  };
-}
 
 /**
  * Builds the dataset relative to `now`, so "late" and "overdue" stay meaningful whenever it is seeded.
