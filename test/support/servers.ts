@@ -8,6 +8,7 @@ export const ORDER_LOOKUP_ENTRY = join(root, "servers", "order-lookup", "src", "
 export const CRM_READ_ENTRY = join(root, "servers", "crm-read", "src", "main.ts");
 export const TICKET_DRAFT_ENTRY = join(root, "servers", "ticket-draft", "src", "main.ts");
 export const TICKET_SEND_ENTRY = join(root, "servers", "ticket-send", "src", "main.ts");
+export const BUSINESS_ENTRY = join(root, "servers", "business", "src", "main.ts");
 
 /** Known seeded orders: the first 180 belong to emea, the next 180 to na (see sandbox seed-data). */
 export const EMEA_ORDER = "SO-100001";

@@ -30,6 +30,11 @@ export interface ServerDefinition<S extends Services = Services> {
   /** This server's Cedar policy folder (the kit adds the shared base policies). */
   policyDir: string;
   tools: Array<ToolDefinition<S, z.ZodObject, z.ZodObject>>;
+  /**
+   * The server calls other Gatehouse servers on the caller's behalf: handlers get the caller's token
+   * (ctx.callerToken) to exchange for downstream tokens (RFC 8693).
+   */
+  tokenExchange?: boolean;
   /** Servers with send tools: where people review and approve what will be sent (HTTP only). */
   approvals?: ApprovalSource<S>;
   /** Builds the domain services once per process. */

@@ -1,6 +1,7 @@
 import type { ApprovalSubject, Identity } from "@gatehouse/governance";
 import type { Logger } from "pino";
 import type { z } from "zod";
+import type { TraceContext } from "./trace-context.ts";
 
 /**
  * What a tool does to the world. Read and write never share a tool, and the MCP annotations a client
@@ -21,6 +22,13 @@ export interface ToolContext<S> {
   log: Logger;
   signal: AbortSignal;
   correlationId: string;
+  /** This call's span: downstream calls carry `trace.traceparent` and `trace.correlationId`. */
+  trace: TraceContext;
+  /**
+   * The caller's verified access token, only for servers that declare `tokenExchange`: to exchange it
+   * for a token of another server at the identity provider. Never forward it.
+   */
+  callerToken?: string;
   /** For `send` tools: the approval the kit checked, to be consumed with the send's own record. */
   approval?: { id: string; approver: string; replay: boolean; consume(): Promise<boolean> };
   /**

@@ -41,6 +41,8 @@ export interface McpServerParts<S extends Services> {
   log: Logger;
   resolveIdentity: IdentityResolver;
   requestTimeoutMs: number;
+  /** The stdio server's GATEHOUSE_TOKEN, for servers that exchange tokens. */
+  stdioToken?: string;
 }
 
 /**
@@ -103,6 +105,7 @@ export function createMcpServerFactory<S extends Services>(parts: McpServerParts
         trace,
         prompt: typeof meta[META_PROMPT] === "string" ? (meta[META_PROMPT] as string) : undefined,
         signal,
+        callerToken: def.tokenExchange ? (ctx.http?.authInfo?.token ?? parts.stdioToken) : undefined,
       });
       return {
         content: [{ type: "text" as const, text: result.text }],

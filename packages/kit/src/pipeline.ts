@@ -29,6 +29,8 @@ export interface CallInput {
   trace: TraceContext;
   prompt?: string;
   signal: AbortSignal;
+  /** Passed to handlers of servers that exchange tokens. */
+  callerToken?: string;
 }
 
 type Stage =
@@ -178,6 +180,8 @@ export async function runGovernedCall<S>(
     log,
     signal: call.signal,
     correlationId: trace.correlationId,
+    trace,
+    callerToken: call.callerToken,
     annotate: (key: string, value: unknown) => {
       annotations[key] = value;
     },

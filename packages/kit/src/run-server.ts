@@ -53,7 +53,7 @@ export async function runServer<S extends Services>(
     await gov.store.close();
   };
 
-  const factoryWith = (resolveIdentity: IdentityResolver) =>
+  const factoryWith = (resolveIdentity: IdentityResolver, stdioToken?: string) =>
     createMcpServerFactory({
       def,
       gov,
@@ -61,13 +61,14 @@ export async function runServer<S extends Services>(
       log,
       requestTimeoutMs: config.requestTimeoutMs,
       resolveIdentity,
+      stdioToken,
     });
 
   if (transport === "stdio") {
     const resolve = stdioIdentity(config, () =>
       verifierFor(config.publicUrl ?? `http://127.0.0.1:${config.port}/mcp`),
     );
-    const handle = startStdio(factoryWith(() => resolve()));
+    const handle = startStdio(factoryWith(() => resolve(), config.token));
     log.info({ store: gov.store.dialect }, "serving on stdio");
     return {
       config,

@@ -25,3 +25,4 @@ export {
 } from "./jira/index.ts";
 export { ensureOrdersDatabase } from "./orders/orders-database.ts";
 export { buildOrdersSeed, type OrdersSeed, SEED_COMPANIES } from "./orders/seed-data.ts";
+export { ACCESS_TOKEN_TYPE, type ExchangeClient, TOKEN_EXCHANGE_GRANT } from "./token-exchange.ts";

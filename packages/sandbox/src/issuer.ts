@@ -1,9 +1,15 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SignJWT } from "jose";
 import { defaultScopes, type IdentityDirectory, loadIdentities } from "./identities.ts";
 import { ISSUER_ALG, type IssuerKeys, loadOrCreateIssuerKeys } from "./issuer-keys.ts";
+import {
+  type ExchangeClient,
+  exchangeToken,
+  TOKEN_EXCHANGE_GRANT,
+  TokenExchangeError,
+} from "./token-exchange.ts";
 
 export interface MintOptions {
   issuer: string;
@@ -45,6 +51,8 @@ export async function mintToken(
 export interface RunningIssuer {
   url: string;
   keys: IssuerKeys;
+  /** Registers (or replaces) a client allowed to exchange tokens, e.g. once its resource URL is known. */
+  registerExchangeClient(id: string, client: ExchangeClient): void;
   close(): Promise<void>;
 }
 
@@ -53,12 +61,15 @@ export interface RunningIssuer {
  * tokens exactly as they would against a real issuer.
  */
 export async function startIssuer(opts: {
+  /** Confidential clients allowed to use the token-exchange grant at POST /token. */
+  exchangeClients?: Record<string, ExchangeClient>;
   dataDir: string;
   host?: string;
   port?: number;
   publicUrl?: string;
 }): Promise<RunningIssuer> {
   const keys = await loadOrCreateIssuerKeys(opts.dataDir);
+  const clients: Record<string, ExchangeClient> = { ...opts.exchangeClients };
   let url = opts.publicUrl ?? "";
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://x").pathname;
@@ -66,13 +77,27 @@ export async function startIssuer(opts: {
       res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
       res.end(JSON.stringify(body));
     };
+    if (req.method === "POST" && path === "/token") {
+      void handleToken(req, url, keys, clients).then(
+        (body) => json(200, body),
+        (err: unknown) =>
+          err instanceof TokenExchangeError
+            ? json(err.status, { error: err.error, error_description: err.description })
+            : json(500, { error: "server_error" }),
+      );
+      return;
+    }
     if (req.method !== "GET") return json(405, { error: "method_not_allowed" });
     if (path === "/jwks.json") return json(200, keys.publicJwks);
     if (path === "/.well-known/oauth-authorization-server" || path === "/.well-known/openid-configuration") {
       return json(200, {
         issuer: url,
         jwks_uri: `${url}/jwks.json`,
-        // No authorization endpoint yet: dev tokens come from `gatehouse token`, signed with this key.
+        token_endpoint: `${url}/token`,
+        grant_types_supported: [TOKEN_EXCHANGE_GRANT],
+        token_endpoint_auth_methods_supported: ["client_secret_basic"],
+        // No authorization endpoint yet: dev tokens come from `gatehouse token`; /token serves only the
+        // RFC 8693 exchange the business server uses.
         scopes_supported: [
           "orders:read",
           "orders:pii",
@@ -93,5 +118,39 @@ export async function startIssuer(opts: {
   });
   const addr = server.address() as AddressInfo;
   if (!url) url = `http://${opts.host ?? "127.0.0.1"}:${addr.port}`;
-  return { url, keys, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    url,
+    keys,
+    registerExchangeClient: (id, client) => {
+      clients[id] = client;
+    },
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+/** POST /token: client_secret_basic authentication and a form body, as RFC 6749 and RFC 8693 define. */
+async function handleToken(
+  req: IncomingMessage,
+  issuer: string,
+  keys: IssuerKeys,
+  clients: Record<string, ExchangeClient>,
+) {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > 64 * 1024) throw new TokenExchangeError("invalid_request", "request too large");
+    chunks.push(chunk as Buffer);
+  }
+  const basic = /^Basic\s+(.+)$/i.exec(req.headers.authorization ?? "");
+  const [clientId, clientSecret] = basic?.[1]
+    ? Buffer.from(basic[1], "base64").toString("utf8").split(":").map(decodeURIComponent)
+    : [];
+  return exchangeToken(
+    keys,
+    issuer,
+    clients,
+    { clientId, clientSecret },
+    new URLSearchParams(Buffer.concat(chunks).toString("utf8")),
+  );
 }

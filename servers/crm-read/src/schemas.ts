@@ -30,3 +30,10 @@ export const dealSummary = z.object({
 });
 
 export const props = (p: Record<string, string | null | undefined>) => (key: string) => p[key] ?? null;
+
+/** HubSpot keeps extra company domains as one ";"-separated property. */
+export const splitDomains = (value: string | null): string[] =>
+  (value ?? "")
+    .split(";")
+    .map((d) => d.trim())
+    .filter(Boolean);

@@ -195,7 +195,7 @@ export class Orders {
     );
   }
 
-  async unpaidInvoices(tenant: string, overdueOnly: boolean, limit: number, cursor?: string) {
+  async unpaidInvoices(tenant: string, overdueOnly: boolean, limit: number, cursor?: string, customerId?: string) {
     const after = decodeCursor(cursor);
     const now = isoNow(this.clock());
     const paid = this.db
@@ -224,6 +224,7 @@ export class Orders {
       .where("i.tenant", "=", tenant)
       .where("i.status", "in", ["open", "partially_paid"]);
     if (overdueOnly) q = q.where("i.due_at", "<", now);
+    if (customerId) q = q.where("o.customer_id", "=", customerId);
     if (after) q = q.where(afterKey("i.due_at", "i.id", ">", after));
     const rows = await q
       .orderBy("i.due_at")

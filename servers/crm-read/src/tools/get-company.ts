@@ -1,7 +1,7 @@
 import { defineTool } from "@gatehouse/kit";
 import { z } from "zod";
 import { summariseDeals } from "../crm.ts";
-import { type CrmServices, dealSummary, hubspotId, props } from "../schemas.ts";
+import { type CrmServices, dealSummary, hubspotId, props, splitDomains } from "../schemas.ts";
 
 const MAX_CONTACTS = 20;
 
@@ -54,10 +54,7 @@ export const getCompany = defineTool({
         tenant: p("region") ?? "unknown",
         name: p("name"),
         domain: p("domain"),
-        additional_domains: (p("hs_additional_domains") ?? "")
-          .split(";")
-          .map((d) => d.trim())
-          .filter(Boolean),
+        additional_domains: splitDomains(p("hs_additional_domains")),
         industry: p("industry"),
         lifecycle_stage: p("lifecyclestage"),
         owner_id: p("hubspot_owner_id"),

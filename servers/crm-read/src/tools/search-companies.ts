@@ -8,6 +8,7 @@ import {
   nextCursor,
   props,
   searchQuery,
+  splitDomains,
   tenant,
 } from "../schemas.ts";
 
@@ -27,6 +28,7 @@ const output = z.object({
       tenant: z.string(),
       name: z.string().nullable(),
       domain: z.string().nullable(),
+      additional_domains: z.array(z.string()),
       industry: z.string().nullable(),
       lifecycle_stage: z.string().nullable(),
       owner_id: z.string().nullable(),
@@ -66,6 +68,7 @@ export const searchCompanies = defineTool({
           tenant: p("region") ?? "unknown",
           name: p("name"),
           domain: p("domain"),
+          additional_domains: splitDomains(p("hs_additional_domains")),
           industry: p("industry"),
           lifecycle_stage: p("lifecyclestage"),
           owner_id: p("hubspot_owner_id"),

@@ -13,6 +13,7 @@ import {
 
 const input = z.object({
   overdue_only: z.boolean().default(false).describe("Only invoices past their due date"),
+  customer_id: customerId.optional().describe("Only this customer's invoices"),
   tenant: tenant.optional(),
   limit,
   cursor,
@@ -52,6 +53,7 @@ export const listUnpaidInvoices = defineTool({
       args.overdue_only,
       args.limit,
       args.cursor,
+      args.customer_id,
     );
     return {
       invoices: result.items.map((i) => ({

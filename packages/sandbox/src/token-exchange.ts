@@ -1,0 +1,131 @@
+import { randomUUID, timingSafeEqual } from "node:crypto";
+import { createLocalJWKSet, errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import { ISSUER_ALG, type IssuerKeys } from "./issuer-keys.ts";
+
+export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
+export const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
+
+/** A confidential client allowed to exchange tokens it received (the business server). */
+export interface ExchangeClient {
+  secret: string;
+  /** The resource URL of that client: a subject token must have been issued for it. */
+  resource: string;
+  /** The resource URLs it may obtain tokens for. */
+  targets: string[];
+  /** The longest life of an exchanged token. */
+  maxTtlSeconds?: number;
+}
+
+export class TokenExchangeError extends Error {
+  constructor(
+    readonly error:
+      | "invalid_request"
+      | "invalid_client"
+      | "invalid_grant"
+      | "invalid_target"
+      | "unsupported_grant_type",
+    readonly description: string,
+    readonly status = error === "invalid_client" ? 401 : 400,
+  ) {
+    super(description);
+  }
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * RFC 8693 token exchange: a client that received a person's token (audience: the client) trades it
+ * for a short-lived token for one downstream resource. The new token names the same person (sub,
+ * tenant, roles), keeps at most the scopes the person's token had, and says who acted for them (`act`).
+ */
+export async function exchangeToken(
+  keys: IssuerKeys,
+  issuer: string,
+  clients: Record<string, ExchangeClient>,
+  auth: { clientId?: string; clientSecret?: string },
+  form: URLSearchParams,
+): Promise<{
+  access_token: string;
+  issued_token_type: string;
+  token_type: "Bearer";
+  expires_in: number;
+  scope: string;
+}> {
+  const client = auth.clientId ? clients[auth.clientId] : undefined;
+  if (!client || !auth.clientSecret || !same(client.secret, auth.clientSecret)) {
+    throw new TokenExchangeError("invalid_client", "client authentication failed");
+  }
+  if (form.get("grant_type") !== TOKEN_EXCHANGE_GRANT)
+    throw new TokenExchangeError("unsupported_grant_type", `only ${TOKEN_EXCHANGE_GRANT} is supported here`);
+  const subjectToken = form.get("subject_token");
+  if (!subjectToken || form.get("subject_token_type") !== ACCESS_TOKEN_TYPE) {
+    throw new TokenExchangeError(
+      "invalid_request",
+      `subject_token and subject_token_type=${ACCESS_TOKEN_TYPE} are required`,
+    );
+  }
+  if (form.has("actor_token"))
+    throw new TokenExchangeError(
+      "invalid_request",
+      "actor_token is not supported; the authenticated client is the actor",
+    );
+  const target = form.get("resource") ?? form.get("audience");
+  if (!target || !client.targets.includes(target))
+    throw new TokenExchangeError(
+      "invalid_target",
+      `this client may not obtain tokens for ${target ?? "(no resource)"}`,
+    );
+
+  let subject: JWTPayload;
+  try {
+    ({ payload: subject } = await jwtVerify(subjectToken, createLocalJWKSet(keys.publicJwks as never), {
+      issuer,
+      audience: client.resource,
+      algorithms: [ISSUER_ALG],
+    }));
+  } catch (err) {
+    const why =
+      err instanceof errors.JWTExpired
+        ? "the subject token has expired"
+        : err instanceof errors.JWTClaimValidationFailed && err.claim === "aud"
+          ? "the subject token was not issued to this client"
+          : "the subject token is invalid";
+    throw new TokenExchangeError("invalid_grant", why);
+  }
+  if (subject.act)
+    throw new TokenExchangeError("invalid_grant", "an exchanged token cannot be exchanged again");
+
+  const held = String(subject.scope ?? "")
+    .split(" ")
+    .filter(Boolean);
+  const asked = form.get("scope")?.split(" ").filter(Boolean);
+  const scopes = asked ? asked.filter((s) => held.includes(s)) : held;
+  const now = Math.floor(Date.now() / 1000);
+  const exp = Math.min(Number(subject.exp), now + (client.maxTtlSeconds ?? 300));
+  const token = await new SignJWT({
+    scope: scopes.join(" "),
+    tenant: subject.tenant,
+    roles: subject.roles,
+    client_id: auth.clientId,
+    act: { sub: auth.clientId },
+  })
+    .setProtectedHeader({ alg: ISSUER_ALG, kid: keys.kid, typ: "at+jwt" })
+    .setIssuer(issuer)
+    .setSubject(String(subject.sub))
+    .setAudience(target)
+    .setIssuedAt(now)
+    .setExpirationTime(exp)
+    .setJti(randomUUID())
+    .sign(keys.privateKey);
+  return {
+    access_token: token,
+    issued_token_type: ACCESS_TOKEN_TYPE,
+    token_type: "Bearer",
+    expires_in: exp - now,
+    scope: scopes.join(" "),
+  };
+}

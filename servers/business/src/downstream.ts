@@ -1,0 +1,157 @@
+import { createHash } from "node:crypto";
+import { META_CORRELATION_ID, type ToolContext, ToolError } from "@gatehouse/kit";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+
+export type DownstreamName = "order-lookup" | "crm-read" | "ticket-draft";
+
+export interface DownstreamConfig {
+  urls: Record<DownstreamName, string>;
+  tokenEndpoint: string;
+  clientId: string;
+  clientSecret: string;
+  timeoutMs: number;
+}
+
+/** Why a downstream part of a finding is missing: a closed vocabulary, never a system's own words. */
+export type Unavailable = "refused" | "not_found" | "timeout" | "error" | "token_exchange_failed";
+
+export type DownstreamResult<T> =
+  | { ok: true; value: T }
+  | { ok: false; reason: Unavailable; message: string };
+
+type Ctx = Pick<ToolContext<unknown>, "callerToken" | "trace" | "signal">;
+
+/**
+ * Calls domain servers as the caller: each call uses a short-lived token for that one server, obtained
+ * by RFC 8693 token exchange at the identity provider (never the caller's own token), and carries the
+ * correlation id and W3C traceparent so one request is one trace across servers.
+ */
+export class Downstream {
+  private readonly tokens = new Map<string, { token: string; exp: number }>();
+
+  constructor(private readonly config: DownstreamConfig) {}
+
+  private async exchange(callerToken: string, target: string, signal: AbortSignal): Promise<string> {
+    const key = createHash("sha256").update(`${callerToken}\n${target}`).digest("hex");
+    const hit = this.tokens.get(key);
+    if (hit && hit.exp > Date.now() + 30_000) return hit.token;
+    let res: Response;
+    try {
+      res = await fetch(this.config.tokenEndpoint, {
+        method: "POST",
+        signal,
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          authorization: `Basic ${Buffer.from(`${encodeURIComponent(this.config.clientId)}:${encodeURIComponent(this.config.clientSecret)}`).toString("base64")}`,
+        },
+        body: new URLSearchParams({
+          grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
+          subject_token: callerToken,
+          subject_token_type: "urn:ietf:params:oauth:token-type:access_token",
+          resource: target,
+        }),
+      });
+    } catch (err) {
+      if (signal.aborted) throw err;
+      throw new ExchangeFailed(
+        `the identity provider is unreachable at ${new URL(this.config.tokenEndpoint).host}`,
+      );
+    }
+    const body = (await res.json().catch(() => ({}))) as {
+      access_token?: string;
+      expires_in?: number;
+      error?: string;
+      error_description?: string;
+    };
+    if (!res.ok || !body.access_token) {
+      throw new ExchangeFailed(
+        `token exchange for ${new URL(target).host} failed: ${body.error ?? res.status}${body.error_description ? ` (${body.error_description})` : ""}`,
+      );
+    }
+    if (this.tokens.size > 1000) this.tokens.clear();
+    this.tokens.set(key, { token: body.access_token, exp: Date.now() + (body.expires_in ?? 60) * 1000 });
+    return body.access_token;
+  }
+
+  /** One tool call on one domain server, within the per-call deadline; failures come back as values. */
+  async call<T>(
+    ctx: Ctx,
+    server: DownstreamName,
+    tool: string,
+    args: Record<string, unknown>,
+  ): Promise<DownstreamResult<T>> {
+    if (!ctx.callerToken) throw new ToolError("the business server needs the caller's token to act for them");
+    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(this.config.timeoutMs)]);
+    const url = this.config.urls[server];
+    const work = (async (): Promise<DownstreamResult<T>> => {
+      let token: string;
+      try {
+        token = await this.exchange(ctx.callerToken!, url, signal);
+      } catch (err) {
+        return {
+          ok: false,
+          reason: err instanceof ExchangeFailed ? "token_exchange_failed" : "error",
+          message: (err as Error).message,
+        };
+      }
+      const client = new Client({ name: "gatehouse-business", version: "0.1.0" });
+      try {
+        await client.connect(
+          new StreamableHTTPClientTransport(new URL(url), {
+            requestInit: {
+              headers: {
+                authorization: `Bearer ${token}`,
+                traceparent: ctx.trace.traceparent,
+                "x-correlation-id": ctx.trace.correlationId,
+              },
+            },
+          }),
+        );
+        const result = await client.callTool(
+          {
+            name: tool,
+            arguments: args,
+            _meta: { [META_CORRELATION_ID]: ctx.trace.correlationId, traceparent: ctx.trace.traceparent },
+          },
+          { signal, timeout: this.config.timeoutMs },
+        );
+        if (result.isError) {
+          const text =
+            (result.content as Array<{ text?: string }> | undefined)?.map((c) => c.text ?? "").join(" ") ??
+            "";
+          const reason: Unavailable = /is in tenant|is not yours|may not|needs the .* scope/.test(text)
+            ? "refused"
+            : /does not exist/.test(text)
+              ? "not_found"
+              : "error";
+          return { ok: false, reason, message: `${server}: ${text}` };
+        }
+        return { ok: true, value: result.structuredContent as T };
+      } finally {
+        void client.close().catch(() => undefined);
+      }
+    })();
+    const deadline = new Promise<DownstreamResult<T>>((resolve) => {
+      const onAbort = () =>
+        resolve({
+          ok: false,
+          reason: "timeout",
+          message: `${server} did not answer within ${this.config.timeoutMs} ms`,
+        });
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort, { once: true });
+    });
+    return Promise.race([
+      work.catch(
+        (err: Error): DownstreamResult<T> => ({
+          ok: false,
+          reason: signal.aborted ? "timeout" : "error",
+          message: `${server}: ${err.message}`,
+        }),
+      ),
+      deadline,
+    ]);
+  }
+}
+
+class ExchangeFailed extends Error {}

@@ -1,0 +1,178 @@
+import { z } from "zod";
+import type { DownstreamResult, Unavailable } from "./downstream.ts";
+import { sameAccount } from "./join-keys.ts";
+
+/** What the domain servers return, as far as a finding reads it. */
+export interface CrmCompany {
+  company: {
+    company_id: string;
+    tenant: string;
+    domain: string | null;
+    additional_domains: string[];
+    lifecycle_stage: string | null;
+    owner_id: string | null;
+  };
+  deals: { open: { count: number; amount: number } };
+}
+export interface OrdersPart {
+  customer: { customer_id: string; tenant: string; domain: string } | null;
+  orders: Array<{ status: string; late: boolean; total: { amount_cents: number; currency: string } }>;
+  unpaid: Array<{ outstanding_cents: number; days_overdue: number; currency: string }>;
+}
+export interface TicketsPart {
+  drafts: Array<{ customer_id: string | null; status: string }>;
+}
+
+const status = z.enum(["ok", "not_found", "unavailable"]);
+const reason = z.enum(["refused", "not_found", "timeout", "error", "token_exchange_failed"]).nullable();
+const LIFECYCLE = [
+  "subscriber",
+  "lead",
+  "marketingqualifiedlead",
+  "salesqualifiedlead",
+  "opportunity",
+  "customer",
+  "evangelist",
+  "other",
+] as const;
+
+/** The whole finding: counts, amounts, flags and ids. No names, no contact data, no text from a system. */
+export const accountHealthFinding = z.object({
+  account: z.object({
+    domain: z.string(),
+    tenant: z.string().nullable(),
+    company_id: z.string().nullable().describe("HubSpot company id, for crm-read's get_company"),
+    customer_id: z
+      .string()
+      .nullable()
+      .describe("Orders customer id, for order-lookup's list_customer_orders"),
+  }),
+  crm: z.object({
+    status,
+    reason,
+    lifecycle_stage: z.enum(LIFECYCLE).nullable(),
+    owner_id: z.string().nullable(),
+    open_deals: z.number().int(),
+    open_deal_amount: z.number(),
+  }),
+  orders: z.object({
+    status,
+    reason,
+    open_orders: z.number().int(),
+    late_orders: z.number().int(),
+    unpaid_invoices: z.number().int(),
+    overdue_invoices: z.number().int(),
+    unpaid_total_cents: z.number().int(),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/)
+      .nullable(),
+  }),
+  tickets: z.object({ status, reason, open_drafts: z.number().int() }),
+  risk_flags: z.array(
+    z.object({
+      flag: z.enum([
+        "late_orders",
+        "overdue_invoices",
+        "high_unpaid_balance",
+        "no_account_owner",
+        "system_unavailable",
+      ]),
+      severity: z.enum(["low", "medium", "high"]),
+    }),
+  ),
+});
+
+export type AccountHealthFinding = z.infer<typeof accountHealthFinding>;
+
+const part = <T>(
+  r: DownstreamResult<T> | undefined,
+): { status: "ok" | "not_found" | "unavailable"; reason: Unavailable | null; value?: T } => {
+  if (!r) return { status: "not_found", reason: null };
+  if (r.ok) return { status: "ok", reason: null, value: r.value };
+  return { status: r.reason === "not_found" ? "not_found" : "unavailable", reason: r.reason };
+};
+
+/**
+ * Builds the finding from whatever the three systems answered. Pure, so it can be property-tested: any
+ * system may be missing or failing, and nothing but counts, amounts, enums and ids comes out.
+ */
+export function buildAccountHealth(input: {
+  domain: string;
+  domains: string[];
+  crm?: DownstreamResult<CrmCompany>;
+  orders?: DownstreamResult<OrdersPart>;
+  tickets?: DownstreamResult<TicketsPart>;
+}): AccountHealthFinding {
+  const crm = part(input.crm);
+  const orders = part(input.orders);
+  const tickets = part(input.tickets);
+  const company = crm.value?.company;
+  const customer =
+    orders.value?.customer && sameAccount(input.domains, orders.value.customer.domain)
+      ? orders.value.customer
+      : null;
+
+  const orderList = customer ? (orders.value?.orders ?? []) : [];
+  const unpaid = customer ? (orders.value?.unpaid ?? []) : [];
+  const openOrders = orderList.filter((o) => o.status === "open" || o.status === "shipped").length;
+  const lateOrders = orderList.filter((o) => o.late).length;
+  const overdue = unpaid.filter((i) => i.days_overdue > 0);
+  const unpaidTotal = unpaid.reduce((n, i) => n + Math.max(0, Math.round(i.outstanding_cents)), 0);
+  const currency =
+    [...orderList.map((o) => o.total.currency), ...unpaid.map((i) => i.currency)].find((c) =>
+      /^[A-Z]{3}$/.test(c),
+    ) ?? null;
+  const openDrafts = customer
+    ? (tickets.value?.drafts ?? []).filter(
+        (d) => d.status === "draft" && d.customer_id === customer.customer_id,
+      ).length
+    : 0;
+  const lifecycle =
+    company?.lifecycle_stage && (LIFECYCLE as readonly string[]).includes(company.lifecycle_stage)
+      ? (company.lifecycle_stage as (typeof LIFECYCLE)[number])
+      : company
+        ? "other"
+        : null;
+
+  const flags: AccountHealthFinding["risk_flags"] = [];
+  if (lateOrders > 0) flags.push({ flag: "late_orders", severity: lateOrders >= 3 ? "high" : "medium" });
+  if (overdue.length > 0) {
+    const worst = Math.max(...overdue.map((i) => i.days_overdue));
+    flags.push({ flag: "overdue_invoices", severity: worst > 60 ? "high" : worst > 30 ? "medium" : "low" });
+  }
+  if (unpaidTotal > 1_000_000)
+    flags.push({ flag: "high_unpaid_balance", severity: unpaidTotal > 5_000_000 ? "high" : "medium" });
+  if (company && !company.owner_id) flags.push({ flag: "no_account_owner", severity: "low" });
+  if ([crm, orders, tickets].some((p) => p.status === "unavailable"))
+    flags.push({ flag: "system_unavailable", severity: "medium" });
+
+  return {
+    account: {
+      domain: input.domain,
+      tenant: company?.tenant ?? customer?.tenant ?? null,
+      company_id: company?.company_id ?? null,
+      customer_id: customer?.customer_id ?? null,
+    },
+    crm: {
+      status: crm.status,
+      reason: crm.reason,
+      lifecycle_stage: lifecycle,
+      owner_id: company?.owner_id ?? null,
+      open_deals: crm.value?.deals.open.count ?? 0,
+      open_deal_amount: crm.value?.deals.open.amount ?? 0,
+    },
+    orders: {
+      status: orders.status === "ok" && !customer ? "not_found" : orders.status,
+      reason: orders.reason,
+      open_orders: openOrders,
+      late_orders: lateOrders,
+      unpaid_invoices: unpaid.length,
+      overdue_invoices: overdue.length,
+      unpaid_total_cents: unpaidTotal,
+      currency,
+    },
+    tickets: { status: tickets.status, reason: tickets.reason, open_drafts: openDrafts },
+    risk_flags: flags,
+  };
+}

@@ -1,0 +1,273 @@
+import { randomBytes } from "node:crypto";
+import {
+  connectHttp,
+  createTestEnvironment,
+  type SpawnedServer,
+  spawnHttpServer,
+  type TestEnvironment,
+} from "@gatehouse/kit/testing";
+import {
+  type RunningHubSpot,
+  type RunningJira,
+  startHubSpotSandbox,
+  startJiraSandbox,
+} from "@gatehouse/sandbox";
+import type { Client } from "@modelcontextprotocol/client";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { callToolBody, MCP_HEADERS, rawRequest } from "../support/http.ts";
+import { type ToolResult, textOf } from "../support/results.ts";
+import {
+  BUSINESS_ENTRY,
+  CRM_READ_ENTRY,
+  ORDER_LOOKUP_ENTRY,
+  RELAXED_LIMITS,
+  TICKET_DRAFT_ENTRY,
+} from "../support/servers.ts";
+
+type Finding = {
+  account: { domain: string; tenant: string | null; company_id: string | null; customer_id: string | null };
+  crm: { status: string; reason: string | null; open_deals: number };
+  orders: { status: string; reason: string | null; open_orders: number; unpaid_invoices: number };
+  tickets: { status: string; reason: string | null; open_drafts: number };
+  risk_flags: Array<{ flag: string; severity: string }>;
+};
+
+describe("business server: findings across systems, as the caller", () => {
+  let env: TestEnvironment;
+  let hubspot: RunningHubSpot;
+  let jira: RunningJira;
+  let orderLookup: SpawnedServer;
+  let crm: SpawnedServer;
+  let ticketDraft: SpawnedServer;
+  const extra: SpawnedServer[] = [];
+  let business: SpawnedServer;
+  let alice: Client;
+  const secret = randomBytes(24).toString("hex");
+
+  const startBusiness = async (over: Record<string, string> = {}) => {
+    const s = await spawnHttpServer(BUSINESS_ENTRY, {
+      ...env.env,
+      ...RELAXED_LIMITS,
+      BUSINESS_ORDER_LOOKUP_URL: orderLookup.url,
+      BUSINESS_CRM_READ_URL: crm.url,
+      BUSINESS_TICKET_DRAFT_URL: ticketDraft.url,
+      BUSINESS_CLIENT_SECRET: secret,
+      BUSINESS_DOWNSTREAM_TIMEOUT_MS: "8000",
+      ...over,
+    });
+    env.issuer.registerExchangeClient(over.BUSINESS_CLIENT_ID ?? "business", {
+      secret,
+      resource: s.url,
+      targets: [orderLookup.url, crm.url, ticketDraft.url],
+    });
+    return s;
+  };
+
+  beforeAll(async () => {
+    env = await createTestEnvironment({ storeKind: "sqlite" });
+    hubspot = await startHubSpotSandbox({
+      port: 0,
+      limits: { tenSecondly: 100_000, searchPerSecond: 100_000 },
+    });
+    jira = await startJiraSandbox({ port: 0 });
+    const common = {
+      ...env.env,
+      ...RELAXED_LIMITS,
+      HUBSPOT_BASE_URL: hubspot.url,
+      HUBSPOT_ACCESS_TOKEN: hubspot.token,
+      JIRA_BASE_URL: jira.url,
+      JIRA_EMAIL: jira.email,
+      JIRA_API_TOKEN: jira.apiToken,
+    };
+    [orderLookup, crm, ticketDraft] = await Promise.all([
+      spawnHttpServer(ORDER_LOOKUP_ENTRY, common),
+      spawnHttpServer(CRM_READ_ENTRY, common),
+      spawnHttpServer(TICKET_DRAFT_ENTRY, common),
+    ]);
+    business = await startBusiness();
+    alice = await connectHttp(business.url, await env.mint("alice", { audience: business.url }));
+    // Warm every path once (token exchange, JWKS fetches, first compiles) so deadlines measure steady state.
+    await alice.callTool({ name: "account_health", arguments: { company_domain: "nordlicht-logistik.de" } });
+  });
+
+  afterEach(() => hubspot?.faults.clear());
+
+  afterAll(async () => {
+    await alice?.close();
+    await Promise.all([business, orderLookup, crm, ticketDraft, ...extra].map((s) => s?.stop()));
+    await hubspot?.close();
+    await jira?.close();
+    await env?.close();
+  });
+
+  const health = async (client: Client, args: Record<string, unknown>) =>
+    client.callTool({ name: "account_health", arguments: args });
+
+  it("gives alice an emea account's health built from CRM, orders and tickets", async () => {
+    const drafter = await connectHttp(
+      ticketDraft.url,
+      await env.mint("alice", { audience: ticketDraft.url }),
+    );
+    const customer = "CUST-0001";
+    const d = await drafter.callTool({
+      name: "create_ticket_draft",
+      arguments: {
+        project: "SUP",
+        issue_type: "Task",
+        summary: "Check late order",
+        description: "d",
+        customer_id: customer,
+      },
+    });
+    await drafter.close();
+    expect(d.isError, textOf(d)).toBe(false);
+
+    const r = await health(alice, { company_domain: "nordlicht-logistik.de" });
+    expect(r.isError, textOf(r)).toBe(false);
+    const f = r.structuredContent as Finding;
+    expect(f.account).toMatchObject({ domain: "nordlicht-logistik.de", tenant: "emea", company_id: "1001" });
+    expect(f.account.customer_id).toMatch(/^CUST-\d{4}$/);
+    expect(f.crm.status).toBe("ok");
+    expect(f.orders.status).toBe("ok");
+    expect(f.orders.open_orders + f.orders.unpaid_invoices).toBeGreaterThan(0);
+    expect(f.tickets.status).toBe("ok");
+  });
+
+  it("puts the business call and every domain call under one correlation id, all naming alice, none with her token", async () => {
+    const r = (await health(alice, { company_domain: "nordlicht-logistik.de" })) as ToolResult;
+    const correlationId = String(r._meta?.["io.gatehouse/correlation-id"]);
+    const events = await env.audit.byCorrelation(correlationId);
+    expect(new Set(events.map((e) => e.server))).toEqual(
+      new Set(["business", "crm-read", "order-lookup", "ticket-draft"]),
+    );
+    expect(events.every((e) => e.user_id === "alice" && e.tenant === "emea")).toBe(true);
+    const businessSpan = events.find((e) => e.server === "business")!.span_id;
+    const downstream = events.filter((e) => e.server !== "business");
+    expect(
+      downstream.every((e) => e.parent_span_id === businessSpan && e.trace_id === events[0]!.trace_id),
+    ).toBe(true);
+    expect(downstream.every((e) => e.client_id === "business")).toBe(true);
+    const aliceJti = events.find((e) => e.server === "business")!.token_id;
+    expect(downstream.some((e) => e.token_id === aliceJti)).toBe(false);
+  });
+
+  it("refuses alice an na account, and the audit shows crm-read refused it for her", async () => {
+    const r = (await health(alice, { company_id: "1019" })) as ToolResult;
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toBe("refused by crm-read: company 1019 is in tenant na; you may read emea");
+    const events = await env.audit.byCorrelation(String(r._meta?.["io.gatehouse/correlation-id"]));
+    expect(events.find((e) => e.server === "crm-read" && e.type === "tool.denied")).toMatchObject({
+      user_id: "alice",
+    });
+    const byDomain = await health(alice, { company_domain: "greatlakesfreight.com" });
+    expect(textOf(byDomain)).toBe("no account with domain greatlakesfreight.com is visible to you");
+  });
+
+  it("cannot be used to pass alice's token through: her business token is refused by the domain servers", async () => {
+    const token = await env.mint("alice", { audience: business.url });
+    const res = await rawRequest(orderLookup.url, {
+      headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` },
+      body: callToolBody("list_late_orders", {}),
+    });
+    expect(res.status).toBe(401);
+  });
+
+  it("joins messy data: a CRM domain in mixed case with spaces, and a company with two domains", async () => {
+    const bob = await connectHttp(business.url, await env.mint("bob", { audience: business.url }));
+    try {
+      const r = await health(bob, { company_domain: "hudsondata.io" });
+      expect(r.isError, textOf(r)).toBe(false);
+      const hudson = r.structuredContent as Finding;
+      expect(hudson.account.company_id).not.toBeNull();
+      expect(hudson.account.customer_id).not.toBeNull();
+    } finally {
+      await bob.close();
+    }
+    const fjord = (await health(alice, { company_domain: "fjord-maritime.com" }))
+      .structuredContent as Finding;
+    expect(fjord.account.company_id).toBe("1002");
+  });
+
+  it("marks a failing CRM unavailable and still answers from the other systems", async () => {
+    hubspot.faults.set({ kind: "status", status: 500 });
+    const r = await health(alice, { company_domain: "nordlicht-logistik.de" });
+    expect(r.isError, textOf(r)).toBe(false);
+    const f = r.structuredContent as Finding;
+    expect(f.crm).toMatchObject({ status: "unavailable", reason: "error" });
+    expect(f.orders.status).toBe("ok");
+    expect(f.risk_flags).toContainEqual({ flag: "system_unavailable", severity: "medium" });
+  });
+
+  it("does not wait for a slow system past its deadline: the answer comes at the slowest branch's deadline", async () => {
+    const quick = await startBusiness({ BUSINESS_CLIENT_ID: "business-quick", BUSINESS_DOWNSTREAM_TIMEOUT_MS: "1500" });
+    extra.push(quick);
+    const c = await connectHttp(quick.url, await env.mint("alice", { audience: quick.url }));
+    try {
+      await health(c, { company_domain: "nordlicht-logistik.de" });
+      hubspot.faults.set({ kind: "latency", ms: 5_000 });
+      const started = Date.now();
+      const r = await health(c, { company_domain: "nordlicht-logistik.de" });
+      const elapsed = Date.now() - started;
+      const f = r.structuredContent as Finding;
+      expect(f.crm).toMatchObject({ status: "unavailable", reason: "timeout" });
+      expect(f.orders.status).toBe("ok");
+      // Generous against a noisy machine, yet far below the 5 s the slow system would take.
+      expect(elapsed).toBeLessThan(4_500);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("fails clearly when the identity provider will not exchange its tokens", async () => {
+    const wrongSecret = await startBusiness({
+      BUSINESS_CLIENT_SECRET: "x".repeat(32),
+      BUSINESS_CLIENT_ID: "business-2",
+    });
+    extra.push(wrongSecret);
+    env.issuer.registerExchangeClient("business-2", {
+      secret,
+      resource: wrongSecret.url,
+      targets: [orderLookup.url, crm.url, ticketDraft.url],
+    });
+    const c = await connectHttp(wrongSecret.url, await env.mint("alice", { audience: wrongSecret.url }));
+    try {
+      const r = await health(c, { company_domain: "nordlicht-logistik.de" });
+      expect(textOf(r)).toMatch(
+        /^could not act for you in any system: token exchange for .+ failed: invalid_client/,
+      );
+    } finally {
+      await c.close();
+    }
+    const issuerDown = await startBusiness({
+      BUSINESS_TOKEN_ENDPOINT: "http://127.0.0.1:9/token",
+      BUSINESS_CLIENT_ID: "business-3",
+    });
+    extra.push(issuerDown);
+    const d = await connectHttp(issuerDown.url, await env.mint("alice", { audience: issuerDown.url }));
+    try {
+      expect(textOf(await health(d, { company_domain: "nordlicht-logistik.de" }))).toMatch(
+        /identity provider is unreachable/,
+      );
+    } finally {
+      await d.close();
+    }
+  });
+
+  it("refuses an exchange for a server the business client may not reach (wrong audience)", async () => {
+    const limited = await startBusiness({ BUSINESS_CLIENT_ID: "business-4" });
+    extra.push(limited);
+    env.issuer.registerExchangeClient("business-4", {
+      secret,
+      resource: limited.url,
+      targets: [orderLookup.url, ticketDraft.url],
+    });
+    const c = await connectHttp(limited.url, await env.mint("alice", { audience: limited.url }));
+    try {
+      const f = (await health(c, { company_domain: "nordlicht-logistik.de" })).structuredContent as Finding;
+      expect(f.crm).toMatchObject({ status: "unavailable", reason: "token_exchange_failed" });
+      expect(f.orders.status).toBe("ok");
+    } finally {
+      await c.close();
+    }
+  });
+});
