@@ -1,4 +1,9 @@
 export { type SpawnedServer, spawnHttpServer, tsxLoader } from "../spawn-server.ts";
 export { connectHttp, connectStdio, type Era } from "./clients.ts";
 export { createTestEnvironment, TEST_ORDERS_DB, type TestEnvironment } from "./environment.ts";
+export {
+  CONFORMANCE_SCENARIOS,
+  describeGovernedServer,
+  type GovernedServerSuiteOptions,
+} from "./server-suite.ts";
 export { createPostgresDatabase, type StoreKind } from "./stores.ts";
