@@ -87,7 +87,7 @@ describe("business server: findings across systems, as the caller", () => {
     business = await startBusiness();
     alice = await connectHttp(business.url, await env.mint("alice", { audience: business.url }));
     // Warm every path once (token exchange, JWKS fetches, first compiles) so deadlines measure steady state.
-    await alice.callTool({ name: "account_health", arguments: { company_domain: "nordlicht-logistik.de" } });
+    await alice.callTool({ name: "account_health", arguments: { account: "nordlicht-logistik.de" } });
   });
 
   afterEach(() => hubspot?.faults.clear());
@@ -122,7 +122,7 @@ describe("business server: findings across systems, as the caller", () => {
     await drafter.close();
     expect(d.isError, textOf(d)).toBe(false);
 
-    const r = await health(alice, { company_domain: "nordlicht-logistik.de" });
+    const r = await health(alice, { account: "nordlicht-logistik.de" });
     expect(r.isError, textOf(r)).toBe(false);
     const f = r.structuredContent as Finding;
     expect(f.account).toMatchObject({ domain: "nordlicht-logistik.de", tenant: "emea", company_id: "1001" });
@@ -134,7 +134,7 @@ describe("business server: findings across systems, as the caller", () => {
   });
 
   it("puts the business call and every domain call under one correlation id, all naming alice, none with her token", async () => {
-    const r = (await health(alice, { company_domain: "nordlicht-logistik.de" })) as ToolResult;
+    const r = (await health(alice, { account: "nordlicht-logistik.de" })) as ToolResult;
     const correlationId = String(r._meta?.["io.gatehouse/correlation-id"]);
     const events = await env.audit.byCorrelation(correlationId);
     expect(new Set(events.map((e) => e.server))).toEqual(
@@ -152,14 +152,14 @@ describe("business server: findings across systems, as the caller", () => {
   });
 
   it("refuses alice an na account, and the audit shows crm-read refused it for her", async () => {
-    const r = (await health(alice, { company_id: "1019" })) as ToolResult;
+    const r = (await health(alice, { account: "1019" })) as ToolResult;
     expect(r.isError).toBe(true);
     expect(textOf(r)).toBe("refused by crm-read: company 1019 is in tenant na; you may read emea");
     const events = await env.audit.byCorrelation(String(r._meta?.["io.gatehouse/correlation-id"]));
     expect(events.find((e) => e.server === "crm-read" && e.type === "tool.denied")).toMatchObject({
       user_id: "alice",
     });
-    const byDomain = await health(alice, { company_domain: "greatlakesfreight.com" });
+    const byDomain = await health(alice, { account: "greatlakesfreight.com" });
     expect(textOf(byDomain)).toBe("no account with domain greatlakesfreight.com is visible to you");
   });
 
@@ -175,7 +175,7 @@ describe("business server: findings across systems, as the caller", () => {
   it("joins messy data: a CRM domain in mixed case with spaces, and a company with two domains", async () => {
     const bob = await connectHttp(business.url, await env.mint("bob", { audience: business.url }));
     try {
-      const r = await health(bob, { company_domain: "hudsondata.io" });
+      const r = await health(bob, { account: "hudsondata.io" });
       expect(r.isError, textOf(r)).toBe(false);
       const hudson = r.structuredContent as Finding;
       expect(hudson.account.company_id).not.toBeNull();
@@ -183,14 +183,13 @@ describe("business server: findings across systems, as the caller", () => {
     } finally {
       await bob.close();
     }
-    const fjord = (await health(alice, { company_domain: "fjord-maritime.com" }))
-      .structuredContent as Finding;
+    const fjord = (await health(alice, { account: "fjord-maritime.com" })).structuredContent as Finding;
     expect(fjord.account.company_id).toBe("1002");
   });
 
   it("marks a failing CRM unavailable and still answers from the other systems", async () => {
     hubspot.faults.set({ kind: "status", status: 500 });
-    const r = await health(alice, { company_domain: "nordlicht-logistik.de" });
+    const r = await health(alice, { account: "nordlicht-logistik.de" });
     expect(r.isError, textOf(r)).toBe(false);
     const f = r.structuredContent as Finding;
     expect(f.crm).toMatchObject({ status: "unavailable", reason: "error" });
@@ -199,14 +198,17 @@ describe("business server: findings across systems, as the caller", () => {
   });
 
   it("does not wait for a slow system past its deadline: the answer comes at the slowest branch's deadline", async () => {
-    const quick = await startBusiness({ BUSINESS_CLIENT_ID: "business-quick", BUSINESS_DOWNSTREAM_TIMEOUT_MS: "1500" });
+    const quick = await startBusiness({
+      BUSINESS_CLIENT_ID: "business-quick",
+      BUSINESS_DOWNSTREAM_TIMEOUT_MS: "1500",
+    });
     extra.push(quick);
     const c = await connectHttp(quick.url, await env.mint("alice", { audience: quick.url }));
     try {
-      await health(c, { company_domain: "nordlicht-logistik.de" });
+      await health(c, { account: "nordlicht-logistik.de" });
       hubspot.faults.set({ kind: "latency", ms: 5_000 });
       const started = Date.now();
-      const r = await health(c, { company_domain: "nordlicht-logistik.de" });
+      const r = await health(c, { account: "nordlicht-logistik.de" });
       const elapsed = Date.now() - started;
       const f = r.structuredContent as Finding;
       expect(f.crm).toMatchObject({ status: "unavailable", reason: "timeout" });
@@ -231,7 +233,7 @@ describe("business server: findings across systems, as the caller", () => {
     });
     const c = await connectHttp(wrongSecret.url, await env.mint("alice", { audience: wrongSecret.url }));
     try {
-      const r = await health(c, { company_domain: "nordlicht-logistik.de" });
+      const r = await health(c, { account: "nordlicht-logistik.de" });
       expect(textOf(r)).toMatch(
         /^could not act for you in any system: token exchange for .+ failed: invalid_client/,
       );
@@ -245,7 +247,7 @@ describe("business server: findings across systems, as the caller", () => {
     extra.push(issuerDown);
     const d = await connectHttp(issuerDown.url, await env.mint("alice", { audience: issuerDown.url }));
     try {
-      expect(textOf(await health(d, { company_domain: "nordlicht-logistik.de" }))).toMatch(
+      expect(textOf(await health(d, { account: "nordlicht-logistik.de" }))).toMatch(
         /identity provider is unreachable/,
       );
     } finally {
@@ -263,7 +265,7 @@ describe("business server: findings across systems, as the caller", () => {
     });
     const c = await connectHttp(limited.url, await env.mint("alice", { audience: limited.url }));
     try {
-      const f = (await health(c, { company_domain: "nordlicht-logistik.de" })).structuredContent as Finding;
+      const f = (await health(c, { account: "nordlicht-logistik.de" })).structuredContent as Finding;
       expect(f.crm).toMatchObject({ status: "unavailable", reason: "token_exchange_failed" });
       expect(f.orders.status).toBe("ok");
     } finally {

@@ -29,7 +29,10 @@ export async function accountHealth(
     domain = domains[0]!;
   } else {
     const d = normalizeDomain(input.company_domain);
-    if (!d) throw new ToolError("company_domain must be a web domain such as example.com");
+    if (!d)
+      throw new ToolError(
+        "account must be a HubSpot company id (digits) or a web domain such as example.com",
+      );
     domain = d;
     domains = [d];
   }

@@ -32,6 +32,8 @@ export interface GovernedServerSuiteOptions {
    * next to the entry's package (`.snap`, not `.json`, so the formatter never rewrites it).
    */
   snapshot?: string;
+  /** Extra settings the server needs (e.g. a client secret at the identity provider). */
+  env?: Record<string, string>;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -152,6 +154,7 @@ export function describeGovernedServer<S extends Services>(
         JIRA_BASE_URL: jira.url,
         JIRA_EMAIL: jira.email,
         JIRA_API_TOKEN: jira.apiToken,
+        ...opts.env,
       });
       client = await connectHttp(server.url, await env.mint(user, { audience: server.url }));
       served = (await client.listTools()).tools as unknown as ToolListing[];
