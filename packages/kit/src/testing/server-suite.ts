@@ -304,24 +304,24 @@ export function describeGovernedServer<S extends Services>(
       const callableWithoutArguments = byTool.filter(
         ([name, t]) => t.kind === "read" && (inputSchemaOf(def, name).required ?? []).length === 0,
       );
-      if (callableWithoutArguments.length === 0)
-        it.skip("no read tool can be called without arguments, so no successful call is checked", () => {});
-      it.each(callableWithoutArguments)(
-        "%s: a successful call returns structured content matching its output schema",
-        async (name, tool) => {
-          const result = await client.callTool({ name, arguments: {} });
-          expect(result.isError, textOf(result)).toBeFalsy();
-          expect(result.structuredContent).toBeDefined();
-          const parsed = tool.output.safeParse(result.structuredContent);
-          expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
-          // Nothing undeclared reaches the caller: parsing (which drops unknown keys) changes nothing.
-          expect(parsed.data).toEqual(result.structuredContent);
-          expect(JSON.parse(textOf(result))).toEqual(result.structuredContent);
-          expect((result._meta as Record<string, unknown>)["io.gatehouse/audit-event"]).toEqual(
-            expect.any(String),
-          );
-        },
-      );
+      // Servers with no such tool (ticket-send, business) are checked for successful calls by their own suites.
+      if (callableWithoutArguments.length > 0)
+        it.each(callableWithoutArguments)(
+          "%s: a successful call returns structured content matching its output schema",
+          async (name, tool) => {
+            const result = await client.callTool({ name, arguments: {} });
+            expect(result.isError, textOf(result)).toBeFalsy();
+            expect(result.structuredContent).toBeDefined();
+            const parsed = tool.output.safeParse(result.structuredContent);
+            expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+            // Nothing undeclared reaches the caller: parsing (which drops unknown keys) changes nothing.
+            expect(parsed.data).toEqual(result.structuredContent);
+            expect(JSON.parse(textOf(result))).toEqual(result.structuredContent);
+            expect((result._meta as Record<string, unknown>)["io.gatehouse/audit-event"]).toEqual(
+              expect.any(String),
+            );
+          },
+        );
     });
 
     describe("MCP conformance", () => {
