@@ -1,1 +1,11 @@
-export { SERVERS, type ServerEntry } from "./servers.ts";
+export {
+  defaultResourceUrl,
+  discoverServers,
+  findServer,
+  REPO_ROOT,
+  SERVERS_DIR,
+  type ServerEntry,
+  SYSTEMS,
+  type SystemName,
+  servers,
+} from "./servers.ts";

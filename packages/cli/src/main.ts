@@ -1,14 +1,15 @@
 import { parseArgs } from "node:util";
 import { approveCommand } from "./commands/approve.ts";
 import { auditTail, auditTrace, auditVerify } from "./commands/audit.ts";
+import { desktopConfigCommand } from "./commands/desktop-config.ts";
 import { killSwitchCommand } from "./commands/killswitch.ts";
 import { startCommand } from "./commands/start.ts";
 import { stdioCommand } from "./commands/stdio.ts";
 import { tokenCommand } from "./commands/token.ts";
 import { cliContext, err, out } from "./context.ts";
-import { SERVERS, UsageError } from "./servers.ts";
+import { servers, UsageError } from "./servers.ts";
 
-const HELP = `gatehouse — run and operate the Gatehouse MCP servers
+const help = () => `gatehouse — run and operate the Gatehouse MCP servers
 
   start                                   issuer + every server on loopback HTTP (embedded store unless DATABASE_URL)
   stdio <server> --user <id>|--profile <id>
@@ -22,8 +23,13 @@ const HELP = `gatehouse — run and operate the Gatehouse MCP servers
                                           review a ticket draft and approve or reject exactly that content
   killswitch on|off <tool> [--reason r]   stop or resume a tool everywhere, without restarts
   killswitch list
+  desktop-config [--user alice] [--write] [--file <path>]
+                                          Claude Desktop entries (gatehouse-<server>) for every server: printed,
+                                          or merged into claude_desktop_config.json (--write; --file elsewhere)
 
-servers: ${SERVERS.map((s) => s.name).join(", ")}
+servers: ${servers()
+  .map((s) => s.name)
+  .join(", ")}
 users:   alice (support_agent, emea), bob (support_agent, na), carol (approver, emea), erin (approver, na), dave (admin)
 `;
 
@@ -41,13 +47,15 @@ async function main(argv: string[]): Promise<number> {
       reason: { type: "string" },
       lines: { type: "string", short: "n" },
       follow: { type: "boolean", short: "f" },
+      write: { type: "boolean" },
+      file: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
   const [command, sub, arg] = positionals;
   const ctx = cliContext();
   if (values.help || !command) {
-    out(HELP);
+    out(help());
     return command || values.help ? 0 : 2;
   }
   switch (command) {
@@ -67,6 +75,8 @@ async function main(argv: string[]): Promise<number> {
       return approveCommand(ctx, command, sub, values);
     case "killswitch":
       return killSwitchCommand(ctx, sub, arg, values);
+    case "desktop-config":
+      return desktopConfigCommand(ctx, values);
     default:
       throw new UsageError(`unknown command "${command}"; run gatehouse --help`);
   }

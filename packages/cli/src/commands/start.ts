@@ -3,8 +3,8 @@ import { type SpawnedServer, spawnHttpServer } from "@gatehouse/kit";
 import { startIssuer } from "@gatehouse/sandbox";
 import { describeUrl } from "@gatehouse/store";
 import { type CliContext, err, out, withStore } from "../context.ts";
-import { startSandboxSystems } from "../sandbox-systems.ts";
-import { SERVERS } from "../servers.ts";
+import { exchangeClientSecret, startSandboxSystems } from "../sandbox-systems.ts";
+import { defaultResourceUrl, type SystemName, servers } from "../servers.ts";
 
 const step = (text: string) => err(`• ${text}`);
 
@@ -32,6 +32,15 @@ export async function startCommand(ctx: CliContext): Promise<number> {
     err(`the store could not be opened: ${(e as Error).message}`);
     return 1;
   }
+  const all = servers();
+  try {
+    // Each definition must match its package.json "gatehouse" block (name and port): fail here, clearly.
+    await Promise.all(all.map((s) => s.load()));
+  } catch (e) {
+    err((e as Error).message);
+    return 1;
+  }
+  const declared = (system: SystemName) => all.some((s) => s.systems.includes(system));
   step(
     "sandbox systems: orders database (created and seeded by Prisma on first start), HubSpot and Jira stand-ins",
   );
@@ -40,24 +49,45 @@ export async function startCommand(ctx: CliContext): Promise<number> {
     systems = await startSandboxSystems(ctx.dataDir, {
       hubspotPort: 7110,
       jiraPort: 7120,
-      needHubSpot: true,
-      needJira: true,
+      needOrders: declared("orders"),
+      needHubSpot: declared("hubspot"),
+      needJira: declared("jira"),
     });
   } catch (e) {
     err(explain("sandbox systems", 7110, e as Error));
     return 1;
   }
-  step(`  orders: ${systems.ordersCreated ? "seeded" : "using"} ${systems.ordersDb}`);
-  step(
-    `  HubSpot: ${systems.hubspot ? `stand-in on ${systems.hubspot.url}` : "real HubSpot (HUBSPOT_ACCESS_TOKEN is set)"}`,
-  );
-  step(`  Jira: ${systems.jira ? `stand-in on ${systems.jira.url}` : "real Jira (JIRA_BASE_URL is set)"}`);
+  if (declared("orders")) step(`  orders: ${systems.ordersCreated ? "seeded" : "using"} ${systems.ordersDb}`);
+  if (declared("hubspot"))
+    step(
+      `  HubSpot: ${systems.hubspot ? `stand-in on ${systems.hubspot.url}` : "real HubSpot (HUBSPOT_ACCESS_TOKEN is set)"}`,
+    );
+  if (declared("jira"))
+    step(`  Jira: ${systems.jira ? `stand-in on ${systems.jira.url}` : "real Jira (JIRA_BASE_URL is set)"}`);
 
   const issuerPort = Number(new URL(ctx.issuer).port || 7100);
   step(`sandbox identity provider on ${ctx.issuer}`);
   let issuer: Awaited<ReturnType<typeof startIssuer>>;
   try {
-    issuer = await startIssuer({ dataDir: ctx.dataDir, port: issuerPort, publicUrl: ctx.issuer });
+    // Servers that act for callers (business) may exchange tokens for every other server's audience.
+    const exchangeClients = Object.fromEntries(
+      all
+        .filter((s) => s.systems.includes("exchange"))
+        .map((s) => [
+          "business",
+          {
+            secret: exchangeClientSecret(ctx.dataDir, "business"),
+            resource: defaultResourceUrl(s),
+            targets: all.filter((o) => o !== s).map(defaultResourceUrl),
+          },
+        ]),
+    );
+    issuer = await startIssuer({
+      dataDir: ctx.dataDir,
+      port: issuerPort,
+      publicUrl: ctx.issuer,
+      exchangeClients,
+    });
   } catch (e) {
     err(explain("identity provider", issuerPort, e as Error));
     await systems.close();
@@ -70,7 +100,7 @@ export async function startCommand(ctx: CliContext): Promise<number> {
     await issuer.close();
     await systems.close();
   };
-  for (const s of SERVERS) {
+  for (const s of all) {
     step(`${s.name} on http://127.0.0.1:${s.defaultPort}/mcp`);
     try {
       const server = await spawnHttpServer(s.entry, {

@@ -18,11 +18,14 @@ export async function stdioCommand(
 ): Promise<number> {
   if (!name) throw new UsageError("stdio needs a server name");
   const entry = findServer(name);
-  // This process is the whole server: its own copy of the stand-ins lives here too, on a free port.
+  const def = await entry.load();
+  // This process is the whole server. It shares the stand-ins of a running `gatehouse start` (same Jira,
+  // same HubSpot), or runs its own on their usual ports.
   const systems = await startSandboxSystems(ctx.dataDir, {
-    hubspotPort: 0,
-    jiraPort: 0,
-    ...needs(entry.name),
+    hubspotPort: 7110,
+    jiraPort: 7120,
+    share: true,
+    ...needs(entry),
   });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -50,7 +53,7 @@ export async function stdioCommand(
     );
   }
   try {
-    const running = await runServer(entry.def, "stdio", env);
+    const running = await runServer(def, "stdio", env);
     await new Promise<void>((resolve) => {
       process.stdin.once("end", resolve);
       process.once("SIGTERM", resolve);
