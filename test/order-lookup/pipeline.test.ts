@@ -134,6 +134,9 @@ describe.each(storeMatrix())("order-lookup pipeline stages ($storeKind store)", 
     const cliEnv = { GATEHOUSE_DATA_DIR: env.dataDir, DATABASE_URL: env.env.DATABASE_URL ?? "" };
     const on = runCli(["killswitch", "on", "order-lookup/get_order", "--reason", "incident 42"], cliEnv);
     expect(on.status, on.stderr).toBe(0);
+    const changed = (await env.audit.latest(5)).filter((e) => e.type === "killswitch.changed").at(-1);
+    expect(changed).toMatchObject({ tool: "order-lookup/get_order", outcome: "on" });
+    expect(JSON.parse(changed!.detail)).toMatchObject({ reason: "incident 42" });
     let denied: Awaited<ReturnType<Client["callTool"]>> | undefined;
     for (let i = 0; i < 50 && !denied; i++) {
       const r = await alice.callTool({ name: "get_order", arguments: { order_id: EMEA_ORDER } });

@@ -81,10 +81,10 @@ export class Approvals {
   }
 
   /**
-   * The approval a send may use now. A send already made with an approval (a client retry) replays
+   * The approval a send by `sender` may use now (without a sender: whether one is in force at all). A send already made with an approval (a client retry) replays
    * with it even after expiry, so retries stay idempotent instead of asking for a new approval.
    */
-  async usableFor(subject: ApprovalSubject, sender: Identity): Promise<UsableApproval> {
+  async usableFor(subject: ApprovalSubject, sender?: Identity): Promise<UsableApproval> {
     const rows = await this.store.db
       .selectFrom("approvals")
       .selectAll()
@@ -120,7 +120,7 @@ export class Approvals {
     // Defence in depth: the rules Cedar checked at approval time must still hold for this send.
     if (latest.approver === subject.owner)
       return { ok: false, reason: "the approval was given by the author (four eyes)" };
-    if (latest.approver === sender.user)
+    if (sender && latest.approver === sender.user)
       return {
         ok: false,
         reason: `${sender.user} approved this ${subject.subjectType}; someone else must send it`,

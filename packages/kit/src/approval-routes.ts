@@ -74,7 +74,8 @@ export function approvalRoutes<S>(
         });
       }
       if (method === "GET") {
-        const current = await gov.approvals.usableFor(subject, identity);
+        // Whether an approval is in force for this content, whoever is looking (the sender rule is the send's).
+        const current = await gov.approvals.usableFor(subject);
         return json(res, 200, {
           subject: { type: subject.subjectType, id, tenant: subject.tenant, author: subject.owner },
           content_hash: subject.contentHash,

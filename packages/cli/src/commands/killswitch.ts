@@ -1,4 +1,5 @@
 import { userInfo } from "node:os";
+import { newTraceContext } from "@gatehouse/kit";
 import { type CliContext, out, withStore } from "../context.ts";
 import { UsageError } from "../servers.ts";
 
@@ -9,7 +10,7 @@ export async function killSwitchCommand(
   tool: string | undefined,
   opts: { reason?: string },
 ): Promise<number> {
-  return withStore(ctx, async ({ killSwitches }) => {
+  return withStore(ctx, async ({ killSwitches, audit }) => {
     if (action === "list") {
       const rows = await killSwitches.list();
       if (rows.length === 0) out("no kill switches set");
@@ -25,7 +26,21 @@ export async function killSwitchCommand(
       );
     if (!/^([a-z][a-z0-9-]*\/)?[A-Za-z0-9_.-]{1,64}$/.test(tool))
       throw new UsageError(`"${tool}" is not a tool name (use get_order or order-lookup/get_order)`);
-    await killSwitches.set(tool, action === "on", userInfo().username, opts.reason);
+    const operator = userInfo().username;
+    await killSwitches.set(tool, action === "on", operator, opts.reason);
+    // An operator stopping or resuming a tool is part of the record, like any call it affects.
+    const trace = newTraceContext({});
+    await audit.append({
+      type: "killswitch.changed",
+      server: "gatehouse-cli",
+      tool,
+      env: "operator",
+      outcome: action,
+      detail: { operator, ...(opts.reason ? { reason: opts.reason } : {}) },
+      correlationId: trace.correlationId,
+      traceId: trace.traceId,
+      spanId: trace.spanId,
+    });
     out(`kill switch ${action} for ${tool}; running servers pick it up within a second`);
     return 0;
   });
