@@ -4,6 +4,7 @@ import {
   createTestEnvironment,
   type SpawnedServer,
   spawnHttpServer,
+  standInEnv,
   type TestEnvironment,
 } from "@gatehouse/kit/testing";
 import {
@@ -73,11 +74,7 @@ describe("business server: findings across systems, as the caller", () => {
     const common = {
       ...env.env,
       ...RELAXED_LIMITS,
-      HUBSPOT_BASE_URL: hubspot.url,
-      HUBSPOT_ACCESS_TOKEN: hubspot.token,
-      JIRA_BASE_URL: jira.url,
-      JIRA_EMAIL: jira.email,
-      JIRA_API_TOKEN: jira.apiToken,
+      ...standInEnv({ hubspot, jira }),
     };
     [orderLookup, crm, ticketDraft] = await Promise.all([
       spawnHttpServer(ORDER_LOOKUP_ENTRY, common),

@@ -4,7 +4,9 @@
  */
 export function quoteJql(value: string): string {
   // Control characters have no place in a search term; quotes and backslashes are escaped.
-  const clean = value.replace(/[\u0000-\u001f\u007f]/g, " ");
+  const clean = [...value]
+    .map((c) => (c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f ? " " : c))
+    .join("");
   return `"${clean.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 

@@ -1,4 +1,4 @@
-import { type ToolContext, ToolError, UpstreamError } from "@gatehouse/kit";
+import { type ToolContext, ToolError } from "@gatehouse/kit";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import type { HubSpotGateway } from "./hubspot.ts";
 

@@ -37,3 +37,36 @@ export const splitDomains = (value: string | null): string[] =>
     .split(";")
     .map((d) => d.trim())
     .filter(Boolean);
+
+/** A company as every crm-read tool shows it: the allowlisted properties, in one shape. */
+export const companySummary = z.object({
+  company_id: hubspotId("company"),
+  tenant: z.string(),
+  name: z.string().nullable(),
+  domain: z.string().nullable(),
+  additional_domains: z.array(z.string()),
+  industry: z.string().nullable(),
+  lifecycle_stage: z.string().nullable(),
+  owner_id: z.string().nullable(),
+  city: z.string().nullable(),
+  country: z.string().nullable(),
+});
+
+export function toCompanySummary(c: {
+  id: string;
+  properties: Record<string, string | null | undefined>;
+}): z.infer<typeof companySummary> {
+  const p = props(c.properties);
+  return {
+    company_id: c.id,
+    tenant: p("region") ?? "unknown",
+    name: p("name"),
+    domain: p("domain"),
+    additional_domains: splitDomains(p("hs_additional_domains")),
+    industry: p("industry"),
+    lifecycle_stage: p("lifecyclestage"),
+    owner_id: p("hubspot_owner_id"),
+    city: p("city"),
+    country: p("country"),
+  };
+}

@@ -195,7 +195,13 @@ export class Orders {
     );
   }
 
-  async unpaidInvoices(tenant: string, overdueOnly: boolean, limit: number, cursor?: string, customerId?: string) {
+  async unpaidInvoices(
+    tenant: string,
+    overdueOnly: boolean,
+    limit: number,
+    cursor?: string,
+    customerId?: string,
+  ) {
     const after = decodeCursor(cursor);
     const now = isoNow(this.clock());
     const paid = this.db

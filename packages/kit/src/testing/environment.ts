@@ -76,3 +76,22 @@ export async function createTestEnvironment(opts: {
     },
   };
 }
+
+/** The settings that point a server at the HubSpot and Jira stand-ins. */
+export function standInEnv(systems: {
+  hubspot?: { url: string; token: string };
+  jira?: { url: string; email: string; apiToken: string };
+}): Record<string, string> {
+  return {
+    ...(systems.hubspot
+      ? { HUBSPOT_BASE_URL: systems.hubspot.url, HUBSPOT_ACCESS_TOKEN: systems.hubspot.token }
+      : {}),
+    ...(systems.jira
+      ? {
+          JIRA_BASE_URL: systems.jira.url,
+          JIRA_EMAIL: systems.jira.email,
+          JIRA_API_TOKEN: systems.jira.apiToken,
+        }
+      : {}),
+  };
+}

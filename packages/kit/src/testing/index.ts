@@ -1,6 +1,6 @@
 export { type SpawnedServer, spawnHttpServer, tsxLoader } from "../spawn-server.ts";
 export { connectHttp, connectStdio, type Era } from "./clients.ts";
-export { createTestEnvironment, TEST_ORDERS_DB, type TestEnvironment } from "./environment.ts";
+export { createTestEnvironment, standInEnv, TEST_ORDERS_DB, type TestEnvironment } from "./environment.ts";
 export {
   CONFORMANCE_SCENARIOS,
   describeGovernedServer,

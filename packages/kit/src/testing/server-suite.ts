@@ -20,7 +20,7 @@ import { listTools, type ToolListing } from "../mcp-server.ts";
 import type { SpawnedServer } from "../spawn-server.ts";
 import { spawnHttpServer } from "../spawn-server.ts";
 import { connectHttp } from "./clients.ts";
-import { createTestEnvironment, type TestEnvironment } from "./environment.ts";
+import { createTestEnvironment, standInEnv, type TestEnvironment } from "./environment.ts";
 
 export interface GovernedServerSuiteOptions {
   /** The server's entry point (its src/main.ts), started as a real process over HTTP. */
@@ -149,11 +149,7 @@ export function describeGovernedServer<S extends Services>(
       server = await spawnHttpServer(opts.entry, {
         ...env.env,
         ...RELAXED_LIMITS,
-        HUBSPOT_BASE_URL: hubspot.url,
-        HUBSPOT_ACCESS_TOKEN: hubspot.token,
-        JIRA_BASE_URL: jira.url,
-        JIRA_EMAIL: jira.email,
-        JIRA_API_TOKEN: jira.apiToken,
+        ...standInEnv({ hubspot, jira }),
         ...opts.env,
       });
       client = await connectHttp(server.url, await env.mint(user, { audience: server.url }));

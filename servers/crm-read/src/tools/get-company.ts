@@ -1,7 +1,14 @@
 import { defineTool } from "@gatehouse/kit";
 import { z } from "zod";
 import { summariseDeals } from "../crm.ts";
-import { type CrmServices, dealSummary, hubspotId, props, splitDomains } from "../schemas.ts";
+import {
+  type CrmServices,
+  companySummary,
+  dealSummary,
+  hubspotId,
+  props,
+  toCompanySummary,
+} from "../schemas.ts";
 
 const MAX_CONTACTS = 20;
 
@@ -10,16 +17,7 @@ const input = z.object({
 });
 
 const output = z.object({
-  company: z.object({
-    company_id: hubspotId("company"),
-    tenant: z.string(),
-    name: z.string().nullable(),
-    domain: z.string().nullable(),
-    additional_domains: z.array(z.string()),
-    industry: z.string().nullable(),
-    lifecycle_stage: z.string().nullable(),
-    owner_id: z.string().nullable(),
-  }),
+  company: companySummary,
   contacts: z.object({
     total: z.number().int(),
     items: z.array(
@@ -47,18 +45,8 @@ export const getCompany = defineTool({
   records: (out) => [{ type: "company", id: out.company.company_id, tenant: out.company.tenant }],
   handler: async (args, ctx: { services: CrmServices } & Parameters<CrmServices["crm"]["company"]>[0]) => {
     const { company, contacts, contactsTotal, deals } = await ctx.services.crm.company(ctx, args.company_id);
-    const p = props(company.properties);
     return {
-      company: {
-        company_id: company.id,
-        tenant: p("region") ?? "unknown",
-        name: p("name"),
-        domain: p("domain"),
-        additional_domains: splitDomains(p("hs_additional_domains")),
-        industry: p("industry"),
-        lifecycle_stage: p("lifecyclestage"),
-        owner_id: p("hubspot_owner_id"),
-      },
+      company: toCompanySummary(company),
       contacts: {
         total: contactsTotal,
         items: contacts.slice(0, MAX_CONTACTS).map((c) => {

@@ -2,14 +2,13 @@ import { defineTool } from "@gatehouse/kit";
 import { z } from "zod";
 import {
   type CrmServices,
+  companySummary,
   cursor,
-  hubspotId,
   limit,
   nextCursor,
-  props,
   searchQuery,
-  splitDomains,
   tenant,
+  toCompanySummary,
 } from "../schemas.ts";
 
 const input = z.object({
@@ -22,20 +21,7 @@ const input = z.object({
 });
 
 const output = z.object({
-  companies: z.array(
-    z.object({
-      company_id: hubspotId("company"),
-      tenant: z.string(),
-      name: z.string().nullable(),
-      domain: z.string().nullable(),
-      additional_domains: z.array(z.string()),
-      industry: z.string().nullable(),
-      lifecycle_stage: z.string().nullable(),
-      owner_id: z.string().nullable(),
-      city: z.string().nullable(),
-      country: z.string().nullable(),
-    }),
-  ),
+  companies: z.array(companySummary),
   next_cursor: nextCursor,
 });
 
@@ -61,21 +47,7 @@ export const searchCompanies = defineTool({
       args.cursor,
     );
     return {
-      companies: page.companies.map((c) => {
-        const p = props(c.properties);
-        return {
-          company_id: c.id,
-          tenant: p("region") ?? "unknown",
-          name: p("name"),
-          domain: p("domain"),
-          additional_domains: splitDomains(p("hs_additional_domains")),
-          industry: p("industry"),
-          lifecycle_stage: p("lifecyclestage"),
-          owner_id: p("hubspot_owner_id"),
-          city: p("city"),
-          country: p("country"),
-        };
-      }),
+      companies: page.companies.map(toCompanySummary),
       next_cursor: page.nextCursor,
     };
   },
