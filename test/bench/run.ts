@@ -9,9 +9,15 @@
  * A server process that dies mid-run is restarted and its phase repeated (at most MAX_RESTARTS times),
  * and the table says so.
  *
+ * A second section (business.ts, issue 5) then measures the business server's account_health with 50 ms
+ * injected latency in each system: parallel fan-out vs the same downstream calls made one after another,
+ * and vs the slowest single branch alone (target ≤ 1.3×).
+ *
  * Knobs: BENCH_CALLS (sequential calls per round, 500), BENCH_CONCURRENCY (8), BENCH_CONCURRENT_CALLS
  * (calls per round in the concurrent phase, 1000), BENCH_ROUNDS (3), BENCH_WARMUP (50), BENCH_STDIO=0 to
- * skip the stdio pair.
+ * skip the stdio pair. Business section: BENCH_BUSINESS_CALLS (calls per scenario, 30),
+ * BENCH_BUSINESS_WARMUP (3), BENCH_BUSINESS_LATENCY_MS (50), BENCH_SKIP_BUSINESS=1 to skip it,
+ * BENCH_ONLY_BUSINESS=1 to run only it.
  */
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
@@ -20,22 +26,15 @@ import {
   connectHttp,
   connectStdio,
   createTestEnvironment,
-  type SpawnedServer,
   spawnHttpServer,
   type TestEnvironment,
 } from "@gatehouse/kit/testing";
 import type { Client } from "@modelcontextprotocol/client";
 import { EMEA_ORDER, ORDER_LOOKUP_ENTRY, RELAXED_LIMITS } from "../support/servers.ts";
+import { benchBusiness } from "./business.ts";
+import { fmt, intFromEnv, median, percentile } from "./common.ts";
 
 const BARE_ENTRY = join(dirname(fileURLToPath(import.meta.url)), "bare-server.ts");
-
-function intFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return n;
-}
 
 const CALLS = intFromEnv("BENCH_CALLS", 500);
 const CONCURRENCY = intFromEnv("BENCH_CONCURRENCY", 8);
@@ -43,6 +42,11 @@ const CONCURRENT_CALLS = intFromEnv("BENCH_CONCURRENT_CALLS", 1000);
 const ROUNDS = intFromEnv("BENCH_ROUNDS", 3);
 const WARMUP = intFromEnv("BENCH_WARMUP", 50);
 const WITH_STDIO = process.env.BENCH_STDIO !== "0";
+const BUSINESS_CALLS = intFromEnv("BENCH_BUSINESS_CALLS", 30);
+const BUSINESS_WARMUP = intFromEnv("BENCH_BUSINESS_WARMUP", 3);
+const BUSINESS_LATENCY_MS = intFromEnv("BENCH_BUSINESS_LATENCY_MS", 50);
+const ONLY_BUSINESS = process.env.BENCH_ONLY_BUSINESS === "1";
+const SKIP_BUSINESS = process.env.BENCH_SKIP_BUSINESS === "1";
 const MAX_RESTARTS = 3;
 
 const TARGET_THROUGHPUT_RATIO = 0.8;
@@ -108,18 +112,6 @@ async function call(t: Target, client: Client): Promise<void> {
       t.firstError = content?.map((c) => c.text ?? c.type).join(" ") ?? "no content";
     }
   }
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 /** Sorted per-call latencies (ms) of n sequential calls. */
@@ -201,10 +193,6 @@ async function phase<T>(t: Target, name: string, work: () => Promise<T>): Promis
   }
 }
 
-function fmt(n: number, digits: number, width: number): string {
-  return (Number.isFinite(n) ? n.toFixed(digits) : "n/a").padStart(width);
-}
-
 /**
  * undici's fetch adds an abort listener per request to the client transport's long-lived signal and
  * drops it only when the request is garbage-collected, so a few thousand calls trip Node's
@@ -217,6 +205,173 @@ function muteAbortListenerWarnings(): void {
     if (w.name === "MaxListenersExceededWarning" && w.message.includes("AbortSignal")) return;
     for (const l of listeners) l(w);
   });
+}
+
+/** The get_order section: governed vs bare order-lookup, same handler, same transport. */
+async function benchGetOrder(cleanups: Array<() => Promise<unknown>>): Promise<void> {
+  const wallStart = performance.now();
+  progress("setting up (sandbox issuer, SQLite store, seeded orders database)");
+  const env: TestEnvironment = await createTestEnvironment({ storeKind: "sqlite" });
+  cleanups.push(() => env.close());
+  const ordersDb = env.env.ORDERS_DATABASE_URL!;
+
+  const httpTarget = (kind: Kind): Target => ({
+    transport: "http",
+    kind,
+    errors: 0,
+    restarts: [],
+    async connect() {
+      const server =
+        kind === "governed"
+          ? await spawnHttpServer(ORDER_LOOKUP_ENTRY, { ...env.env, ...BENCH_LIMITS })
+          : await spawnHttpServer(BARE_ENTRY, { ORDERS_DATABASE_URL: ordersDb });
+      const logTail = () => server.stderr().slice(-8192);
+      try {
+        // The bare server ignores the Authorization header; it gets one too, so requests are the same.
+        const client = await connectHttp(server.url, await env.mint("alice", { audience: server.url }));
+        const child = server.process;
+        return {
+          client,
+          logTail,
+          exitStatus: () =>
+            child.signalCode
+              ? `was killed by ${child.signalCode}`
+              : child.exitCode !== null
+                ? `exited with code ${child.exitCode}`
+                : undefined,
+          async close() {
+            await client.close().catch(() => undefined);
+            await server.stop();
+          },
+        };
+      } catch (err) {
+        await server.stop();
+        throw err;
+      }
+    },
+  });
+  const stdioTarget = (kind: Kind): Target => ({
+    transport: "stdio",
+    kind,
+    errors: 0,
+    restarts: [],
+    async connect() {
+      const { client, stderr } =
+        kind === "governed"
+          ? await connectStdio(ORDER_LOOKUP_ENTRY, {
+              ...env.env,
+              ...BENCH_LIMITS,
+              GATEHOUSE_PUBLIC_URL: STDIO_AUDIENCE,
+              GATEHOUSE_TOKEN: await env.mint("alice", { audience: STDIO_AUDIENCE }),
+            })
+          : await connectStdio(BARE_ENTRY, { ORDERS_DATABASE_URL: ordersDb });
+      return {
+        client,
+        logTail: () => stderr().slice(-8192),
+        exitStatus: () => undefined,
+        close: () => client.close(),
+      };
+    },
+  });
+
+  const targets = [httpTarget("bare"), httpTarget("governed")];
+  if (WITH_STDIO) targets.push(stdioTarget("bare"), stdioTarget("governed"));
+  cleanups.push(async () => {
+    for (const t of targets) await t.conn?.close().catch(() => undefined);
+  });
+  for (const t of targets) t.conn = await t.connect();
+
+  progress(`warming up (${WARMUP} calls each)`);
+  for (const t of targets) await phase(t, "warm-up", () => warmUp(t));
+  for (const t of targets) {
+    if (t.errors > 0) {
+      throw new Error(
+        `${t.transport}/${t.kind} answered with errors during warm-up: ${t.firstError}` +
+          `\n--- server log tail ---\n${t.conn?.logTail()}`,
+      );
+    }
+  }
+
+  const rounds = new Map<Target, Round[]>(targets.map((t) => [t, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    progress(`round ${r + 1}/${ROUNDS}`);
+    for (const transport of ["http", "stdio"] as const) {
+      const pair = targets.filter((t) => t.transport === transport);
+      if (pair.length === 0) continue;
+      // Alternate who goes first, so neither server always gets the fresher (or the warmer) machine.
+      if (r % 2 === 1) pair.reverse();
+      const latencies = new Map<Target, number[]>();
+      for (const t of pair) latencies.set(t, await phase(t, "sequential", () => sequential(t, CALLS)));
+      for (const t of pair) {
+        const cps = await phase(t, "concurrent", () => concurrent(t, CONCURRENT_CALLS, CONCURRENCY));
+        const l = latencies.get(t)!;
+        rounds.get(t)!.push({ callsPerSec: cps, p50: percentile(l, 50), p99: percentile(l, 99) });
+      }
+    }
+  }
+
+  const summary = new Map<Target, Round>();
+  for (const t of targets) {
+    const rs = rounds.get(t)!;
+    summary.set(t, {
+      callsPerSec: median(rs.map((x) => x.callsPerSec)),
+      p50: median(rs.map((x) => x.p50)),
+      p99: median(rs.map((x) => x.p99)),
+    });
+  }
+
+  const elapsed = (performance.now() - wallStart) / 1000;
+  out("\n");
+  out(
+    `get_order ${EMEA_ORDER} as alice · Node ${process.versions.node} · ${cpus().length} CPUs · ` +
+      `median of ${ROUNDS} rounds · per round: ${CALLS} sequential calls (latency), ` +
+      `${CONCURRENT_CALLS} calls at concurrency ${CONCURRENCY} (throughput) · ${elapsed.toFixed(1)} s\n\n`,
+  );
+  const cpsHeader = `calls/s (c=${CONCURRENCY})`;
+  out(`| transport | server   | ${cpsHeader} | p50 ms | p99 ms |\n`);
+  out(`|-----------|----------|${"-".repeat(cpsHeader.length + 1)}:|-------:|-------:|\n`);
+  for (const t of targets) {
+    const s = summary.get(t)!;
+    out(
+      `| ${t.transport.padEnd(9)} | ${t.kind.padEnd(8)} | ${fmt(s.callsPerSec, 1, cpsHeader.length)} |` +
+        ` ${fmt(s.p50, 3, 6)} | ${fmt(s.p99, 3, 6)} |\n`,
+    );
+  }
+  out("\n");
+  for (const transport of ["http", "stdio"] as const) {
+    const b = targets.find((t) => t.transport === transport && t.kind === "bare");
+    const g = targets.find((t) => t.transport === transport && t.kind === "governed");
+    if (!b || !g) continue;
+    const sb = summary.get(b)!;
+    const sg = summary.get(g)!;
+    const ratio = sg.callsPerSec / sb.callsPerSec;
+    const added = sg.p50 - sb.p50;
+    const addedP99 = sg.p99 - sb.p99;
+    const signed = (n: number) => `${n >= 0 ? "+" : ""}${n.toFixed(3)}`;
+    out(
+      `${transport.padEnd(5)}  governed/bare throughput ${ratio.toFixed(2)}× ` +
+        `(${ratio >= TARGET_THROUGHPUT_RATIO ? "meets" : "misses"} ≥ ${TARGET_THROUGHPUT_RATIO}×) · ` +
+        `added p50 ${signed(added)} ms ` +
+        `(${added <= TARGET_ADDED_P50_MS ? "meets" : "misses"} ≤ ${TARGET_ADDED_P50_MS} ms) · ` +
+        `added p99 ${signed(addedP99)} ms\n`,
+    );
+  }
+  for (const t of targets) {
+    if (t.errors > 0) {
+      out(
+        `WARNING: ${t.transport}/${t.kind} answered ${t.errors} calls with an error ` +
+          `(first: ${t.firstError}); its numbers are not comparable\n`,
+      );
+    }
+    for (const r of t.restarts) {
+      out(`NOTE: the ${t.transport}/${t.kind} server died and was restarted, its phase repeated: ${r}\n`);
+    }
+  }
+  out(
+    `\nTarget: governed ≥ ${TARGET_THROUGHPUT_RATIO}× bare throughput and ≤ ${TARGET_ADDED_P50_MS} ms ` +
+      "added p50 on the same transport (stateless Streamable HTTP over loopback; stdio shown for " +
+      "reference). A measurement, not a pass/fail test.\n",
+  );
 }
 
 async function main(): Promise<void> {
@@ -237,170 +392,23 @@ async function main(): Promise<void> {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
 
-  const wallStart = performance.now();
   try {
-    progress("setting up (sandbox issuer, SQLite store, seeded orders database)");
-    const env: TestEnvironment = await createTestEnvironment({ storeKind: "sqlite" });
-    cleanups.push(() => env.close());
-    const ordersDb = env.env.ORDERS_DATABASE_URL!;
-
-    const httpTarget = (kind: Kind): Target => ({
-      transport: "http",
-      kind,
-      errors: 0,
-      restarts: [],
-      async connect() {
-        const server =
-          kind === "governed"
-            ? await spawnHttpServer(ORDER_LOOKUP_ENTRY, { ...env.env, ...BENCH_LIMITS })
-            : await spawnHttpServer(BARE_ENTRY, { ORDERS_DATABASE_URL: ordersDb });
-        const logTail = () => server.stderr().slice(-8192);
-        try {
-          // The bare server ignores the Authorization header; it gets one too, so requests are the same.
-          const client = await connectHttp(server.url, await env.mint("alice", { audience: server.url }));
-          const child = server.process;
-          return {
-            client,
-            logTail,
-            exitStatus: () =>
-              child.signalCode
-                ? `was killed by ${child.signalCode}`
-                : child.exitCode !== null
-                  ? `exited with code ${child.exitCode}`
-                  : undefined,
-            async close() {
-              await client.close().catch(() => undefined);
-              await server.stop();
-            },
-          };
-        } catch (err) {
-          await server.stop();
-          throw err;
-        }
-      },
-    });
-    const stdioTarget = (kind: Kind): Target => ({
-      transport: "stdio",
-      kind,
-      errors: 0,
-      restarts: [],
-      async connect() {
-        const { client, stderr } =
-          kind === "governed"
-            ? await connectStdio(ORDER_LOOKUP_ENTRY, {
-                ...env.env,
-                ...BENCH_LIMITS,
-                GATEHOUSE_PUBLIC_URL: STDIO_AUDIENCE,
-                GATEHOUSE_TOKEN: await env.mint("alice", { audience: STDIO_AUDIENCE }),
-              })
-            : await connectStdio(BARE_ENTRY, { ORDERS_DATABASE_URL: ordersDb });
-        return {
-          client,
-          logTail: () => stderr().slice(-8192),
-          exitStatus: () => undefined,
-          close: () => client.close(),
-        };
-      },
-    });
-
-    const targets = [httpTarget("bare"), httpTarget("governed")];
-    if (WITH_STDIO) targets.push(stdioTarget("bare"), stdioTarget("governed"));
-    cleanups.push(async () => {
-      for (const t of targets) await t.conn?.close().catch(() => undefined);
-    });
-    for (const t of targets) t.conn = await t.connect();
-
-    progress(`warming up (${WARMUP} calls each)`);
-    for (const t of targets) await phase(t, "warm-up", () => warmUp(t));
-    for (const t of targets) {
-      if (t.errors > 0) {
-        throw new Error(
-          `${t.transport}/${t.kind} answered with errors during warm-up: ${t.firstError}` +
-            `\n--- server log tail ---\n${t.conn?.logTail()}`,
-        );
-      }
+    if (!ONLY_BUSINESS) {
+      await benchGetOrder(cleanups);
+      // Its servers go before the business section starts, so they do not share the machine with it.
+      await cleanup();
     }
-
-    const rounds = new Map<Target, Round[]>(targets.map((t) => [t, []]));
-    for (let r = 0; r < ROUNDS; r++) {
-      progress(`round ${r + 1}/${ROUNDS}`);
-      for (const transport of ["http", "stdio"] as const) {
-        const pair = targets.filter((t) => t.transport === transport);
-        if (pair.length === 0) continue;
-        // Alternate who goes first, so neither server always gets the fresher (or the warmer) machine.
-        if (r % 2 === 1) pair.reverse();
-        const latencies = new Map<Target, number[]>();
-        for (const t of pair) latencies.set(t, await phase(t, "sequential", () => sequential(t, CALLS)));
-        for (const t of pair) {
-          const cps = await phase(t, "concurrent", () => concurrent(t, CONCURRENT_CALLS, CONCURRENCY));
-          const l = latencies.get(t)!;
-          rounds.get(t)!.push({ callsPerSec: cps, p50: percentile(l, 50), p99: percentile(l, 99) });
-        }
-      }
-    }
-
-    const summary = new Map<Target, Round>();
-    for (const t of targets) {
-      const rs = rounds.get(t)!;
-      summary.set(t, {
-        callsPerSec: median(rs.map((x) => x.callsPerSec)),
-        p50: median(rs.map((x) => x.p50)),
-        p99: median(rs.map((x) => x.p99)),
+    if (!SKIP_BUSINESS) {
+      await benchBusiness({
+        calls: BUSINESS_CALLS,
+        warmup: BUSINESS_WARMUP,
+        latencyMs: BUSINESS_LATENCY_MS,
+        limits: BENCH_LIMITS,
+        cleanups,
+        progress,
+        out,
       });
     }
-
-    const elapsed = (performance.now() - wallStart) / 1000;
-    out("\n");
-    out(
-      `get_order ${EMEA_ORDER} as alice · Node ${process.versions.node} · ${cpus().length} CPUs · ` +
-        `median of ${ROUNDS} rounds · per round: ${CALLS} sequential calls (latency), ` +
-        `${CONCURRENT_CALLS} calls at concurrency ${CONCURRENCY} (throughput) · ${elapsed.toFixed(1)} s\n\n`,
-    );
-    const cpsHeader = `calls/s (c=${CONCURRENCY})`;
-    out(`| transport | server   | ${cpsHeader} | p50 ms | p99 ms |\n`);
-    out(`|-----------|----------|${"-".repeat(cpsHeader.length + 1)}:|-------:|-------:|\n`);
-    for (const t of targets) {
-      const s = summary.get(t)!;
-      out(
-        `| ${t.transport.padEnd(9)} | ${t.kind.padEnd(8)} | ${fmt(s.callsPerSec, 1, cpsHeader.length)} |` +
-          ` ${fmt(s.p50, 3, 6)} | ${fmt(s.p99, 3, 6)} |\n`,
-      );
-    }
-    out("\n");
-    for (const transport of ["http", "stdio"] as const) {
-      const b = targets.find((t) => t.transport === transport && t.kind === "bare");
-      const g = targets.find((t) => t.transport === transport && t.kind === "governed");
-      if (!b || !g) continue;
-      const sb = summary.get(b)!;
-      const sg = summary.get(g)!;
-      const ratio = sg.callsPerSec / sb.callsPerSec;
-      const added = sg.p50 - sb.p50;
-      const addedP99 = sg.p99 - sb.p99;
-      const signed = (n: number) => `${n >= 0 ? "+" : ""}${n.toFixed(3)}`;
-      out(
-        `${transport.padEnd(5)}  governed/bare throughput ${ratio.toFixed(2)}× ` +
-          `(${ratio >= TARGET_THROUGHPUT_RATIO ? "meets" : "misses"} ≥ ${TARGET_THROUGHPUT_RATIO}×) · ` +
-          `added p50 ${signed(added)} ms ` +
-          `(${added <= TARGET_ADDED_P50_MS ? "meets" : "misses"} ≤ ${TARGET_ADDED_P50_MS} ms) · ` +
-          `added p99 ${signed(addedP99)} ms\n`,
-      );
-    }
-    for (const t of targets) {
-      if (t.errors > 0) {
-        out(
-          `WARNING: ${t.transport}/${t.kind} answered ${t.errors} calls with an error ` +
-            `(first: ${t.firstError}); its numbers are not comparable\n`,
-        );
-      }
-      for (const r of t.restarts) {
-        out(`NOTE: the ${t.transport}/${t.kind} server died and was restarted, its phase repeated: ${r}\n`);
-      }
-    }
-    out(
-      `\nTarget: governed ≥ ${TARGET_THROUGHPUT_RATIO}× bare throughput and ≤ ${TARGET_ADDED_P50_MS} ms ` +
-        "added p50 on the same transport (stateless Streamable HTTP over loopback; stdio shown for " +
-        "reference). A measurement, not a pass/fail test.\n",
-    );
   } finally {
     await cleanup();
     process.off("SIGINT", onSignal);

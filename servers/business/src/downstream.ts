@@ -1,6 +1,10 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
 import { META_CORRELATION_ID, type ToolContext, ToolError } from "@gatehouse/kit";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+
+/** The trace of the call being made, for the fetch that carries it. */
+const currentTrace = new AsyncLocalStorage<{ traceparent: string; correlationId: string }>();
 
 export type DownstreamName = "order-lookup" | "crm-read" | "ticket-draft";
 
@@ -29,7 +33,44 @@ type Ctx = Pick<ToolContext<unknown>, "callerToken" | "trace" | "signal">;
 export class Downstream {
   private readonly tokens = new Map<string, { token: string; exp: number }>();
 
+  /** Connected clients per (server, exchanged token): a stateless server still costs a handshake per connect. */
+  private readonly clients = new Map<string, Promise<Client>>();
+
   constructor(private readonly config: DownstreamConfig) {}
+
+  private client(url: string, token: string): Promise<Client> {
+    const key = `${url}\n${token}`;
+    let client = this.clients.get(key);
+    if (!client) {
+      if (this.clients.size > 500) this.closeAll();
+      const c = new Client({ name: "gatehouse-business", version: "0.1.0" });
+      // Trace context travels per call in _meta; the connection carries only the credential.
+      client = c
+        .connect(
+          new StreamableHTTPClientTransport(new URL(url), {
+            requestInit: { headers: { authorization: `Bearer ${token}` } },
+          }),
+        )
+        .then(() => c);
+      client.catch(() => this.clients.delete(key));
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  private forget(url: string, token: string): void {
+    const key = `${url}\n${token}`;
+    void this.clients
+      .get(key)
+      ?.then((c) => c.close())
+      .catch(() => undefined);
+    this.clients.delete(key);
+  }
+
+  closeAll(): void {
+    for (const c of this.clients.values()) void c.then((x) => x.close()).catch(() => undefined);
+    this.clients.clear();
+  }
 
   private async exchange(callerToken: string, target: string, signal: AbortSignal): Promise<string> {
     const key = createHash("sha256").update(`${callerToken}\n${target}`).digest("hex");
@@ -94,26 +135,26 @@ export class Downstream {
           message: (err as Error).message,
         };
       }
-      const client = new Client({ name: "gatehouse-business", version: "0.1.0" });
+      let client: Client;
       try {
-        await client.connect(
-          new StreamableHTTPClientTransport(new URL(url), {
-            requestInit: {
-              headers: {
-                authorization: `Bearer ${token}`,
-                traceparent: ctx.trace.traceparent,
-                "x-correlation-id": ctx.trace.correlationId,
-              },
+        client = await this.client(url, token);
+      } catch (err) {
+        return {
+          ok: false,
+          reason: signal.aborted ? "timeout" : "error",
+          message: `${server}: ${(err as Error).message}`,
+        };
+      }
+      try {
+        const result = await currentTrace.run(ctx.trace, () =>
+          client.callTool(
+            {
+              name: tool,
+              arguments: args,
+              _meta: { [META_CORRELATION_ID]: ctx.trace.correlationId, traceparent: ctx.trace.traceparent },
             },
-          }),
-        );
-        const result = await client.callTool(
-          {
-            name: tool,
-            arguments: args,
-            _meta: { [META_CORRELATION_ID]: ctx.trace.correlationId, traceparent: ctx.trace.traceparent },
-          },
-          { signal, timeout: this.config.timeoutMs },
+            { signal, timeout: this.config.timeoutMs },
+          ),
         );
         if (result.isError) {
           const text =
@@ -127,8 +168,10 @@ export class Downstream {
           return { ok: false, reason, message: `${server}: ${text}` };
         }
         return { ok: true, value: result.structuredContent as T };
-      } finally {
-        void client.close().catch(() => undefined);
+      } catch (err) {
+        // A broken connection is not reused.
+        this.forget(url, token);
+        throw err;
       }
     })();
     const deadline = new Promise<DownstreamResult<T>>((resolve) => {

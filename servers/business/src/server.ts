@@ -47,6 +47,6 @@ export const business = defineServer<BusinessServices>({
       clientSecret: e.BUSINESS_CLIENT_SECRET,
       timeoutMs: e.BUSINESS_DOWNSTREAM_TIMEOUT_MS,
     });
-    return { downstream, close: async () => undefined };
+    return { downstream, close: async () => downstream.closeAll() };
   },
 });
