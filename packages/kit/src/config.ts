@@ -102,14 +102,16 @@ export function loadKitConfig(defaultPort: number, source: NodeJS.ProcessEnv = p
   }
   const e = parsed.data;
   const dataDir = e.GATEHOUSE_DATA_DIR ?? defaultDataDir();
-  const issuer = e.GATEHOUSE_ISSUER.replace(/\/$/, "");
+  // The issuer is compared with each token's `iss` exactly, so it is kept as configured (many identity
+  // providers end it with "/"); only URLs derived from it drop the slash.
+  const issuer = e.GATEHOUSE_ISSUER;
   return {
     env: e.GATEHOUSE_ENV,
     host: e.GATEHOUSE_HOST,
     port: e.GATEHOUSE_PORT ?? defaultPort,
     publicUrl: e.GATEHOUSE_PUBLIC_URL,
     issuer,
-    jwksUrl: e.GATEHOUSE_JWKS_URL ?? `${issuer}/jwks.json`,
+    jwksUrl: e.GATEHOUSE_JWKS_URL ?? `${issuer.replace(/\/$/, "")}/jwks.json`,
     jwksFile: e.GATEHOUSE_JWKS_FILE,
     dataDir,
     databaseUrl: e.DATABASE_URL,

@@ -38,6 +38,12 @@ export function describeUrl(url: string): string {
  * in WAL mode that several server processes share (busy_timeout makes writers wait instead of failing).
  */
 export function openStore(opts: { databaseUrl?: string; sqlitePath: string }): Store {
+  // Unset or empty means the embedded store; anything else must be PostgreSQL, never a silent fallback.
+  if (opts.databaseUrl && !isPostgresUrl(opts.databaseUrl)) {
+    throw new Error(
+      `DATABASE_URL must be a postgres:// or postgresql:// URL (or unset for the embedded store); got "${describeUrl(opts.databaseUrl)}"`,
+    );
+  }
   if (isPostgresUrl(opts.databaseUrl)) {
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10, connectionTimeoutMillis: 5000 });
     const db = new Kysely<GatehouseTables>({ dialect: new PostgresDialect({ pool }) });

@@ -75,3 +75,13 @@ describe("store migrations", () => {
     }
   });
 });
+
+describe("openStore", () => {
+  it("refuses a DATABASE_URL that is neither empty nor PostgreSQL, instead of silently using SQLite", () => {
+    expect(() =>
+      openStore({ databaseUrl: "mysql://root:secret@db/gatehouse", sqlitePath: "/tmp/unused.db" }),
+    ).toThrow(
+      /DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL .* got "mysql:\/\/root:\*\*\*@db\/gatehouse"/,
+    );
+  });
+});

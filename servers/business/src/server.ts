@@ -42,7 +42,7 @@ export const business = defineServer<BusinessServices>({
         "crm-read": e.BUSINESS_CRM_READ_URL,
         "ticket-draft": e.BUSINESS_TICKET_DRAFT_URL,
       },
-      tokenEndpoint: e.BUSINESS_TOKEN_ENDPOINT ?? `${config.issuer}/token`,
+      tokenEndpoint: e.BUSINESS_TOKEN_ENDPOINT ?? `${config.issuer.replace(/\/$/, "")}/token`,
       clientId: e.BUSINESS_CLIENT_ID,
       clientSecret: e.BUSINESS_CLIENT_SECRET,
       timeoutMs: e.BUSINESS_DOWNSTREAM_TIMEOUT_MS,
