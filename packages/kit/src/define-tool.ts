@@ -1,6 +1,6 @@
 import type { ApprovalSubject, Identity } from "@gatehouse/governance";
 import type { Logger } from "pino";
-import type { z } from "zod";
+import { z } from "zod";
 import type { TraceContext } from "./trace-context.ts";
 
 /**
@@ -70,6 +70,16 @@ export interface ToolDefinition<
   approval?: (input: z.infer<I>, ctx: ToolContext<S>) => Promise<ApprovalSubject | null>;
   handler: (input: z.infer<I>, ctx: ToolContext<S>) => Promise<z.infer<O>>;
 }
+
+/**
+ * The optional `tenant` argument of tenant-scoped tools. The kit fills it with the caller's tenant when
+ * it is omitted and policy decides whether another tenant may be named.
+ */
+export const tenantArgument = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{1,31}$/, "a tenant is a short lowercase name such as emea or na")
+  .optional()
+  .describe("Tenant to read; defaults to your own");
 
 export const TOOL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 export const SCOPE_NAME = /^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*$/;

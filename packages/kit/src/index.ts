@@ -10,6 +10,7 @@ export {
   type ToolContext,
   type ToolDefinition,
   type ToolKind,
+  tenantArgument,
 } from "./define-tool.ts";
 export { createGovernance, type Governance } from "./governance-context.ts";
 export { protectedResourceMetadataUrl } from "./http-transport.ts";

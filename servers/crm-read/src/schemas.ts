@@ -7,10 +7,6 @@ export interface CrmServices {
   close(): Promise<void>;
 }
 
-export const tenant = z
-  .string()
-  .regex(/^[a-z][a-z0-9-]{1,31}$/, "a tenant is a short lowercase name such as emea or na")
-  .describe("Tenant (HubSpot region) to read; defaults to your own");
 export const hubspotId = (what: string) =>
   z.string().regex(/^\d{1,20}$/, `a ${what} id is HubSpot's numeric id, e.g. 1001`);
 // HubSpot caps a search query at 3000 characters; agents never need more than a name or domain.

@@ -8,10 +8,6 @@ export interface OrderLookupServices {
 }
 
 // Shapes shared by several tools. Identifiers are pattern-checked, so nothing but an id reaches a query.
-export const tenant = z
-  .string()
-  .regex(/^[a-z][a-z0-9-]{1,31}$/, "a tenant is a short lowercase name such as emea or na")
-  .describe("Tenant to read; defaults to your own");
 export const orderId = z
   .string()
   .regex(/^SO-\d{6,10}$/, "an order id looks like SO-100123")

@@ -155,13 +155,18 @@ export class Sends {
       );
       return request.issueKey;
     }
-    const created = await this.jira.call(
+    const created: unknown = await this.jira.call(
       ctx,
       "issue.create",
       (c) => c.issues.createIssue(request.body as never),
       { idempotent: false },
     );
-    return created.key;
+    const key = (created as { key?: unknown } | null)?.key;
+    // jira.js hands back an unreadable body as a string instead of throwing: Jira may have filed the
+    // issue, so this is an unknown outcome, settled by reconciliation on the next attempt.
+    if (typeof key !== "string")
+      throw new UpstreamError("Jira answered something unreadable.", undefined, true);
+    return key;
   }
 
   /** The issue (or comment) an earlier attempt filed for this draft, if any. */

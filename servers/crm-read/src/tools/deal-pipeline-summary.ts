@@ -1,12 +1,12 @@
-import { defineTool, ToolError } from "@gatehouse/kit";
+import { defineTool, ToolError, tenantArgument } from "@gatehouse/kit";
 import { z } from "zod";
 import { summariseDeals } from "../crm.ts";
-import { type CrmServices, dealSummary, hubspotId, tenant } from "../schemas.ts";
+import { type CrmServices, dealSummary, hubspotId } from "../schemas.ts";
 
 const input = z.object({
   company_id: hubspotId("company").optional().describe("Summarise one company's deals"),
   owner_id: hubspotId("owner").optional().describe("Summarise one deal owner's deals"),
-  tenant: tenant.optional(),
+  tenant: tenantArgument,
 });
 
 const output = z.object({

@@ -1,4 +1,4 @@
-import { defineTool } from "@gatehouse/kit";
+import { defineTool, tenantArgument } from "@gatehouse/kit";
 import { z } from "zod";
 import {
   type CrmServices,
@@ -7,7 +7,6 @@ import {
   limit,
   nextCursor,
   searchQuery,
-  tenant,
   toCompanySummary,
 } from "../schemas.ts";
 
@@ -15,7 +14,7 @@ const input = z.object({
   query: searchQuery
     .optional()
     .describe("Part of the company name or web domain; omit to list all companies of the tenant"),
-  tenant: tenant.optional(),
+  tenant: tenantArgument,
   limit,
   cursor,
 });

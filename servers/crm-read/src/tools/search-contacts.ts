@@ -1,17 +1,8 @@
-import { defineTool } from "@gatehouse/kit";
+import { defineTool, tenantArgument } from "@gatehouse/kit";
 import { z } from "zod";
-import {
-  type CrmServices,
-  cursor,
-  hubspotId,
-  limit,
-  nextCursor,
-  props,
-  searchQuery,
-  tenant,
-} from "../schemas.ts";
+import { type CrmServices, cursor, hubspotId, limit, nextCursor, props, searchQuery } from "../schemas.ts";
 
-const input = z.object({ query: searchQuery, tenant: tenant.optional(), limit, cursor });
+const input = z.object({ query: searchQuery, tenant: tenantArgument, limit, cursor });
 
 const output = z.object({
   contacts: z.array(

@@ -1,4 +1,4 @@
-import { defineTool } from "@gatehouse/kit";
+import { defineTool, tenantArgument } from "@gatehouse/kit";
 import { z } from "zod";
 import {
   cursor,
@@ -9,7 +9,6 @@ import {
   nextCursor,
   type OrderLookupServices,
   orderId,
-  tenant,
 } from "../schemas.ts";
 
 const input = z.object({
@@ -18,7 +17,7 @@ const input = z.object({
     .enum(["open", "shipped", "delivered", "cancelled"])
     .optional()
     .describe("Only orders in this state"),
-  tenant: tenant.optional(),
+  tenant: tenantArgument,
   limit,
   cursor,
 });

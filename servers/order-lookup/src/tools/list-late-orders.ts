@@ -1,4 +1,4 @@
-import { defineTool } from "@gatehouse/kit";
+import { defineTool, tenantArgument } from "@gatehouse/kit";
 import { z } from "zod";
 import {
   cursor,
@@ -8,10 +8,9 @@ import {
   nextCursor,
   type OrderLookupServices,
   orderId,
-  tenant,
 } from "../schemas.ts";
 
-const input = z.object({ tenant: tenant.optional(), limit, cursor });
+const input = z.object({ tenant: tenantArgument, limit, cursor });
 
 const output = z.object({
   orders: z.array(

@@ -1,4 +1,4 @@
-import { defineTool } from "@gatehouse/kit";
+import { defineTool, tenantArgument } from "@gatehouse/kit";
 import { z } from "zod";
 import {
   cursor,
@@ -8,13 +8,12 @@ import {
   nextCursor,
   type OrderLookupServices,
   orderId,
-  tenant,
 } from "../schemas.ts";
 
 const input = z.object({
   overdue_only: z.boolean().default(false).describe("Only invoices past their due date"),
   customer_id: customerId.optional().describe("Only this customer's invoices"),
-  tenant: tenant.optional(),
+  tenant: tenantArgument,
   limit,
   cursor,
 });

@@ -1,10 +1,10 @@
-import { defineTool } from "@gatehouse/kit";
+import { defineTool, tenantArgument } from "@gatehouse/kit";
 import { z } from "zod";
-import { cursor, customerId, limit, nextCursor, type OrderLookupServices, tenant } from "../schemas.ts";
+import { cursor, customerId, limit, nextCursor, type OrderLookupServices } from "../schemas.ts";
 
 const input = z.object({
   query: z.string().trim().min(2).max(100).describe("Part of the company name or web domain"),
-  tenant: tenant.optional(),
+  tenant: tenantArgument,
   limit,
   cursor,
 });

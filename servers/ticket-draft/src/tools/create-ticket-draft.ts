@@ -1,4 +1,4 @@
-import { defineTool } from "@gatehouse/kit";
+import { defineTool, tenantArgument } from "@gatehouse/kit";
 import { draftView, issueKey, label, priority, projectKey, toDraftView } from "@gatehouse/tickets";
 import { z } from "zod";
 import { requireProjectOfTenant, type TicketDraftServices } from "../services.ts";
@@ -20,10 +20,7 @@ const input = z.object({
     .regex(/^SO-\d{6,10}$/, "an order id looks like SO-100123")
     .optional(),
   comment_on: issueKey.optional().describe("Send as a comment on this existing issue instead of a new issue"),
-  tenant: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]{1,31}$/)
-    .optional(),
+  tenant: tenantArgument,
 });
 
 export const createTicketDraft = defineTool({

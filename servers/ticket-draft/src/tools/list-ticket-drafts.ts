@@ -1,14 +1,11 @@
-import { defineTool, ToolError } from "@gatehouse/kit";
+import { defineTool, ToolError, tenantArgument } from "@gatehouse/kit";
 import { draftId, draftView, toDraftView } from "@gatehouse/tickets";
 import { z } from "zod";
 import type { TicketDraftServices } from "../services.ts";
 
 const input = z.object({
   status: z.enum(["draft", "sent"]).optional(),
-  tenant: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]{1,31}$/)
-    .optional(),
+  tenant: tenantArgument,
   limit: z.number().int().min(1).max(50).default(20),
   cursor: z.string().max(64).optional(),
 });

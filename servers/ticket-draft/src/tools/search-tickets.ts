@@ -1,14 +1,11 @@
-import { defineTool } from "@gatehouse/kit";
+import { defineTool, tenantArgument } from "@gatehouse/kit";
 import { quoteJql, withinProjects } from "@gatehouse/tickets";
 import { z } from "zod";
 import type { TicketDraftServices } from "../services.ts";
 
 const input = z.object({
   text: z.string().trim().min(2).max(200).describe("Words to find in existing tickets' text"),
-  tenant: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]{1,31}$/)
-    .optional(),
+  tenant: tenantArgument,
   limit: z.number().int().min(1).max(25).default(10),
 });
 

@@ -48,7 +48,6 @@ export const sendTicket = defineTool({
       contentHash: d.contentHash,
     };
   },
-  records: (out) => [],
   handler: async (
     args,
     ctx: {
