@@ -325,6 +325,21 @@ describe.each(storeMatrix())(
       expect(issuesFor(d.draft_id)).toHaveLength(1);
     });
 
+    it("treats an unreadable answer to a create as an unknown outcome: the retry reconciles and files exactly once", async () => {
+      const d = await draft();
+      expect((await decide("carol", d.draft_id, "approve")).status).toBe(200);
+      jira.faults.set({ kind: "malformed", path: "/rest/api/3/issue", method: "POST", times: 1 });
+      const garbled = await send(d.draft_id);
+      expect(garbled.isError).toBe(true);
+      expect(textOf(garbled)).toContain("Jira may have filed it: call send_ticket again");
+      jira.faults.clear();
+      // The stand-in's malformed fault applies nothing, so the retry reconciles, finds none and files once.
+      const retry = await send(d.draft_id);
+      expect(retry.isError, textOf(retry)).toBe(false);
+      expect(issuesFor(d.draft_id)).toHaveLength(1);
+      expect((retry.structuredContent as SendResult).jira_key).toBe(issuesFor(d.draft_id)[0]!.key);
+    });
+
     it("retries a Jira 429 on create (nothing was filed) and still files exactly once", async () => {
       const d = await draft();
       expect((await decide("carol", d.draft_id, "approve")).status).toBe(200);
