@@ -1,3 +1,4 @@
+export type { ResourceRegistration } from "./authorization-server/provider.ts";
 export {
   buildCrmSeed,
   type CrmSeed,

@@ -6,6 +6,8 @@ import { exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 export interface IssuerKeys {
   kid: string;
   privateKey: webcrypto.CryptoKey;
+  /** The same key as a JWK, for the authorization server's keystore. Never served. */
+  privateJwk: JWK & { kid: string };
   publicJwks: { keys: JWK[] };
 }
 
@@ -32,7 +34,12 @@ export async function loadOrCreateIssuerKeys(dataDir: string): Promise<IssuerKey
   }
   const priv = readJsonEventually(privateFile) as JWK & { kid: string };
   const publicJwks = readJsonEventually(jwksFile) as { keys: JWK[] };
-  return { kid: priv.kid, privateKey: (await importJWK(priv, ALG)) as webcrypto.CryptoKey, publicJwks };
+  return {
+    kid: priv.kid,
+    privateKey: (await importJWK(priv, ALG)) as webcrypto.CryptoKey,
+    privateJwk: priv,
+    publicJwks,
+  };
 }
 
 // The winner writes the private key, then the JWKS; a loser may look in between.

@@ -1,15 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { SignJWT } from "jose";
+import type { ResourceRegistration } from "./authorization-server/provider.ts";
 import { defaultScopes, type IdentityDirectory, loadIdentities } from "./identities.ts";
 import { ISSUER_ALG, type IssuerKeys, loadOrCreateIssuerKeys } from "./issuer-keys.ts";
-import {
-  type ExchangeClient,
-  exchangeToken,
-  TOKEN_EXCHANGE_GRANT,
-  TokenExchangeError,
-} from "./token-exchange.ts";
+import { type ExchangeClient, TOKEN_EXCHANGE_GRANT } from "./token-exchange.ts";
 
 export interface MintOptions {
   issuer: string;
@@ -53,104 +50,111 @@ export interface RunningIssuer {
   keys: IssuerKeys;
   /** Registers (or replaces) a client allowed to exchange tokens, e.g. once its resource URL is known. */
   registerExchangeClient(id: string, client: ExchangeClient): void;
+  /** Lets people sign in to a client for this resource URL (an MCP server's), e.g. once its port is known. */
+  registerResource(url: string, resource?: ResourceRegistration): void;
   close(): Promise<void>;
 }
 
 /**
- * The sandbox identity provider on loopback: serves its JWKS and RFC 8414 metadata so servers verify
- * tokens exactly as they would against a real issuer.
+ * The sandbox identity provider on loopback: an OAuth 2.1 authorization server (oidc-provider) with
+ * authorization code + PKCE, dynamic client registration, resource indicators and the RFC 8693 exchange,
+ * signing with the same key `gatehouse token` uses. Servers verify its tokens exactly as they would a
+ * real issuer's.
  */
 export async function startIssuer(opts: {
   /** Confidential clients allowed to use the token-exchange grant at POST /token. */
   exchangeClients?: Record<string, ExchangeClient>;
+  /** The MCP servers' resource URLs people may sign in to. */
+  resources?: Record<string, ResourceRegistration>;
   dataDir: string;
   host?: string;
   port?: number;
   publicUrl?: string;
 }): Promise<RunningIssuer> {
+  // Loaded only when an issuer starts: oidc-provider announces on import that it prefers Node 22, which
+  // every other CLI command would otherwise print.
+  const [
+    { registerTokenExchange },
+    { interactionRoutes },
+    { createProvider, isLoopbackOrigin },
+    { SandboxStorage },
+  ] = await Promise.all([
+    import("./authorization-server/exchange-grant.ts"),
+    import("./authorization-server/interactions.ts"),
+    import("./authorization-server/provider.ts"),
+    import("./authorization-server/storage-adapter.ts"),
+  ]);
   const keys = await loadOrCreateIssuerKeys(opts.dataDir);
-  const clients: Record<string, ExchangeClient> = { ...opts.exchangeClients };
-  let url = opts.publicUrl ?? "";
-  const server: Server = createServer((req, res) => {
-    const path = new URL(req.url ?? "/", "http://x").pathname;
-    const json = (status: number, body: unknown) => {
-      res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
-      res.end(JSON.stringify(body));
-    };
-    if (req.method === "POST" && path === "/token") {
-      void handleToken(req, url, keys, clients).then(
-        (body) => json(200, body),
-        (err: unknown) =>
-          err instanceof TokenExchangeError
-            ? json(err.status, { error: err.error, error_description: err.description })
-            : json(500, { error: "server_error" }),
-      );
-      return;
-    }
-    if (req.method !== "GET") return json(405, { error: "method_not_allowed" });
-    if (path === "/jwks.json") return json(200, keys.publicJwks);
-    if (path === "/.well-known/oauth-authorization-server" || path === "/.well-known/openid-configuration") {
-      return json(200, {
-        issuer: url,
-        jwks_uri: `${url}/jwks.json`,
-        token_endpoint: `${url}/token`,
-        grant_types_supported: [TOKEN_EXCHANGE_GRANT],
-        token_endpoint_auth_methods_supported: ["client_secret_basic"],
-        // No authorization endpoint yet: dev tokens come from `gatehouse token`; /token serves only the
-        // RFC 8693 exchange the business server uses.
-        scopes_supported: [
-          "orders:read",
-          "orders:pii",
-          "crm:read",
-          "crm:pii",
-          "tickets:draft",
-          "tickets:send",
-          "tickets:approve",
-        ],
-      });
-    }
-    if (path === "/healthz") return json(200, { ok: true });
-    return json(404, { error: "not_found" });
-  });
+  const identities = loadIdentities();
+  const host = opts.host ?? "127.0.0.1";
+  const server: Server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(opts.port ?? 7100, opts.host ?? "127.0.0.1", () => resolve());
+    server.listen(opts.port ?? 7100, host, () => resolve());
   });
-  const addr = server.address() as AddressInfo;
-  if (!url) url = `http://${opts.host ?? "127.0.0.1"}:${addr.port}`;
+  const url = opts.publicUrl ?? `http://${host}:${(server.address() as AddressInfo).port}`;
+
+  const storage = new SandboxStorage(join(opts.dataDir, "issuer", "registered-clients.json"));
+  const resources = new Map(Object.entries(opts.resources ?? {}));
+  const exchangeClients = new Map<string, ExchangeClient>();
+  const provider = createProvider({ issuer: url, keys, identities, storage, resources });
+  registerTokenExchange(provider, keys, exchangeClients);
+  const registerExchangeClient = (id: string, client: ExchangeClient) => {
+    exchangeClients.set(id, client);
+    storage.putEphemeralClient(id, {
+      client_secret: client.secret,
+      client_name: id,
+      grant_types: [TOKEN_EXCHANGE_GRANT],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: "client_secret_basic",
+    });
+  };
+  for (const [id, client] of Object.entries(opts.exchangeClients ?? {})) registerExchangeClient(id, client);
+
+  const interactions = interactionRoutes(provider, identities);
+  const oauth = provider.callback();
+  const registrationPath = "/register";
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    if (path === "/healthz") {
+      res.writeHead(200, { "content-type": "application/json" });
+      return res.end(JSON.stringify({ ok: true }));
+    }
+    if (path.startsWith("/interaction/")) {
+      return void interactions(req, res, path).catch((err: unknown) => {
+        if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
+        res.end(`sign-in failed: ${(err as Error).message}`);
+      });
+    }
+    // Browser-based clients (MCP Inspector) register from their own origin; oidc-provider has no CORS on
+    // registration, so loopback origins get it here. Registration is open on the sandbox only.
+    const origin = req.headers.origin;
+    if (path === registrationPath && origin && isLoopbackOrigin(origin)) {
+      res.setHeader("access-control-allow-origin", origin);
+      res.setHeader("vary", "Origin");
+      if (req.method === "OPTIONS") {
+        res.writeHead(204, {
+          "access-control-allow-methods": "POST",
+          "access-control-allow-headers": "content-type, authorization, mcp-protocol-version",
+          "access-control-max-age": "600",
+        });
+        return res.end();
+      }
+    }
+    oauth(req, res);
+  });
   return {
     url,
     keys,
-    registerExchangeClient: (id, client) => {
-      clients[id] = client;
+    registerExchangeClient,
+    registerResource: (resourceUrl, resource = {}) => {
+      resources.set(resourceUrl, resource);
     },
-    close: () => new Promise((r) => server.close(() => r())),
+    close: () =>
+      new Promise((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
-}
-
-/** POST /token: client_secret_basic authentication and a form body, as RFC 6749 and RFC 8693 define. */
-async function handleToken(
-  req: IncomingMessage,
-  issuer: string,
-  keys: IssuerKeys,
-  clients: Record<string, ExchangeClient>,
-) {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > 64 * 1024) throw new TokenExchangeError("invalid_request", "request too large");
-    chunks.push(chunk as Buffer);
-  }
-  const basic = /^Basic\s+(.+)$/i.exec(req.headers.authorization ?? "");
-  const [clientId, clientSecret] = basic?.[1]
-    ? Buffer.from(basic[1], "base64").toString("utf8").split(":").map(decodeURIComponent)
-    : [];
-  return exchangeToken(
-    keys,
-    issuer,
-    clients,
-    { clientId, clientSecret },
-    new URLSearchParams(Buffer.concat(chunks).toString("utf8")),
-  );
 }

@@ -1,4 +1,4 @@
-import { randomUUID, timingSafeEqual } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { createLocalJWKSet, errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import { ISSUER_ALG, type IssuerKeys } from "./issuer-keys.ts";
 
@@ -7,6 +7,7 @@ export const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 
 /** A confidential client allowed to exchange tokens it received (the business server). */
 export interface ExchangeClient {
+  /** Its client secret (client_secret_basic at the token endpoint). */
   secret: string;
   /** The resource URL of that client: a subject token must have been issued for it. */
   resource: string;
@@ -23,7 +24,7 @@ export class TokenExchangeError extends Error {
       | "invalid_client"
       | "invalid_grant"
       | "invalid_target"
-      | "unsupported_grant_type",
+      | "unauthorized_client",
     readonly description: string,
     readonly status = error === "invalid_client" ? 401 : 400,
   ) {
@@ -31,23 +32,17 @@ export class TokenExchangeError extends Error {
   }
 }
 
-function same(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 /**
  * RFC 8693 token exchange: a client that received a person's token (audience: the client) trades it
  * for a short-lived token for one downstream resource. The new token names the same person (sub,
  * tenant, roles), keeps at most the scopes the person's token had, and says who acted for them (`act`).
+ * The authorization server has already authenticated `client`.
  */
 export async function exchangeToken(
   keys: IssuerKeys,
   issuer: string,
-  clients: Record<string, ExchangeClient>,
-  auth: { clientId?: string; clientSecret?: string },
-  form: URLSearchParams,
+  client: ExchangeClient & { id: string },
+  form: { get(name: string): string | null | undefined },
 ): Promise<{
   access_token: string;
   issued_token_type: string;
@@ -55,12 +50,6 @@ export async function exchangeToken(
   expires_in: number;
   scope: string;
 }> {
-  const client = auth.clientId ? clients[auth.clientId] : undefined;
-  if (!client || !auth.clientSecret || !same(client.secret, auth.clientSecret)) {
-    throw new TokenExchangeError("invalid_client", "client authentication failed");
-  }
-  if (form.get("grant_type") !== TOKEN_EXCHANGE_GRANT)
-    throw new TokenExchangeError("unsupported_grant_type", `only ${TOKEN_EXCHANGE_GRANT} is supported here`);
   const subjectToken = form.get("subject_token");
   if (!subjectToken || form.get("subject_token_type") !== ACCESS_TOKEN_TYPE) {
     throw new TokenExchangeError(
@@ -68,7 +57,7 @@ export async function exchangeToken(
       `subject_token and subject_token_type=${ACCESS_TOKEN_TYPE} are required`,
     );
   }
-  if (form.has("actor_token"))
+  if (form.get("actor_token"))
     throw new TokenExchangeError(
       "invalid_request",
       "actor_token is not supported; the authenticated client is the actor",
@@ -110,8 +99,8 @@ export async function exchangeToken(
     scope: scopes.join(" "),
     tenant: subject.tenant,
     roles: subject.roles,
-    client_id: auth.clientId,
-    act: { sub: auth.clientId },
+    client_id: client.id,
+    act: { sub: client.id },
   })
     .setProtectedHeader({ alg: ISSUER_ALG, kid: keys.kid, typ: "at+jwt" })
     .setIssuer(issuer)

@@ -1,0 +1,126 @@
+import { randomBytes } from "node:crypto";
+import Provider, { type Configuration, errors, type KoaContextWithOIDC } from "oidc-provider";
+import { defaultScopes, type IdentityDirectory } from "../identities.ts";
+import { ISSUER_ALG, type IssuerKeys } from "../issuer-keys.ts";
+import { errorPage, PAGE_HEADERS } from "./pages.ts";
+import type { SandboxStorage } from "./storage-adapter.ts";
+
+/** A protected resource (an MCP server's resource URL) this issuer mints access tokens for. */
+export interface ResourceRegistration {
+  /** The scopes a token for it may carry; defaults to every sandbox scope. */
+  scopes?: string[];
+}
+
+const ACCESS_TOKEN_TTL = 3600;
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+export const isLoopbackOrigin = (origin: string) => {
+  const u = URL.parse(origin);
+  return !!u && u.protocol === "http:" && LOOPBACK.has(u.hostname);
+};
+
+/** Every scope a seeded role can hold: what this issuer knows how to grant. */
+export function sandboxScopes(dir: IdentityDirectory): string[] {
+  return [...new Set(Object.values(dir.roleScopes).flat())].sort();
+}
+
+/**
+ * oidc-provider configured as an OAuth 2.1 authorization server for MCP clients on this machine:
+ * authorization code with PKCE (S256, required for every client), open dynamic client registration
+ * (RFC 7591), resource indicators (RFC 8707) that turn into JWT access tokens (RFC 9068) whose audience is
+ * exactly one MCP server, and refresh tokens. Tokens carry the person's tenant and roles, which is all the
+ * servers' policies need; the scopes are cut down to what the person's roles allow.
+ */
+export function createProvider(opts: {
+  issuer: string;
+  keys: IssuerKeys;
+  identities: IdentityDirectory;
+  storage: SandboxStorage;
+  resources: Map<string, ResourceRegistration>;
+}): Provider {
+  const { identities, resources } = opts;
+  const allScopes = sandboxScopes(identities);
+
+  const config: Configuration = {
+    adapter: opts.storage.adapterClass(),
+    jwks: { keys: [{ ...opts.keys.privateJwk, alg: ISSUER_ALG, use: "sig" }] as never },
+    cookies: { keys: [randomBytes(32).toString("base64url")] },
+    routes: { jwks: "/jwks.json", authorization: "/authorize", registration: "/register" },
+    // openid and offline_access for OIDC clients; the rest are the servers' scopes, so a client may
+    // register with (and ask for) exactly what a server's RFC 9728 metadata lists.
+    scopes: ["openid", "offline_access", ...allScopes],
+    claims: { openid: ["sub"], profile: ["name"] },
+    responseTypes: ["code"],
+    pkce: { required: () => true },
+    clientDefaults: {
+      grant_types: ["authorization_code"],
+      id_token_signed_response_alg: ISSUER_ALG,
+      response_types: ["code"],
+      token_endpoint_auth_method: "none",
+    },
+    enabledJWA: { idTokenSigningAlgValues: [ISSUER_ALG] },
+    features: {
+      devInteractions: { enabled: false },
+      registration: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: false },
+      resourceIndicators: {
+        enabled: true,
+        // With a single resource granted, a refresh or code exchange may leave `resource` out.
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, indicator) => {
+          const known = resources.get(indicator);
+          if (!known) {
+            throw new errors.InvalidTarget(
+              `${indicator} is not a resource this issuer serves; use an MCP server's URL exactly as its /.well-known/oauth-protected-resource names it`,
+            );
+          }
+          return {
+            scope: (known.scopes ?? allScopes).join(" "),
+            audience: indicator,
+            accessTokenTTL: ACCESS_TOKEN_TTL,
+            accessTokenFormat: "jwt",
+            jwt: { sign: { alg: ISSUER_ALG } },
+          };
+        },
+      },
+    },
+    // A browser client (MCP Inspector) may call the token endpoint from the origin it registered.
+    clientBasedCORS: (_ctx, origin, client) =>
+      client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
+    findAccount: (_ctx, sub) => {
+      const user = identities.users[sub];
+      if (!user) return undefined;
+      return { accountId: sub, claims: () => ({ sub, name: user.name }) };
+    },
+    extraTokenClaims: (_ctx, token) => {
+      if (token.kind !== "AccessToken" || !("accountId" in token) || !token.accountId) return undefined;
+      const user = identities.users[token.accountId];
+      return user ? { tenant: user.tenant, roles: user.roles, name: user.name } : undefined;
+    },
+    issueRefreshToken: (_ctx, client) => client.grantTypeAllowed("refresh_token"),
+    ttl: {
+      AccessToken: ACCESS_TOKEN_TTL,
+      AuthorizationCode: 60,
+      Grant: 8 * 3600,
+      Interaction: 600,
+      RefreshToken: 8 * 3600,
+      Session: 8 * 3600,
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    renderError: (ctx: KoaContextWithOIDC, out) => {
+      ctx.set(PAGE_HEADERS);
+      ctx.body = errorPage("Sign-in failed", `${out.error}: ${out.error_description ?? ""}`);
+    },
+  };
+  const provider = new Provider(opts.issuer, config);
+  // Loopback http is how a local issuer is reached; oidc-provider otherwise assumes TLS in front.
+  provider.proxy = false;
+  return provider;
+}
+
+/** The scopes a person may consent to: those their roles grant. */
+export function scopesFor(identities: IdentityDirectory, user: string): Set<string> {
+  const u = identities.users[user];
+  return new Set(u ? defaultScopes(identities, u) : []);
+}

@@ -1,0 +1,120 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Adapter, AdapterPayload } from "oidc-provider";
+
+interface Entry {
+  payload: AdapterPayload;
+  expiresAt?: number;
+}
+
+/**
+ * Storage for the sandbox authorization server. Codes, sessions, grants and tokens live in memory (a
+ * restart signs everyone out, which is what a local sandbox should do). Dynamically registered clients
+ * are also written to a file, so an MCP client that registered once (MCP Inspector keeps its client id)
+ * still works after `gatehouse start` is restarted. Clients added with `putEphemeralClient` (the
+ * exchange clients configured at start-up) are never written.
+ */
+export class SandboxStorage {
+  private readonly models = new Map<string, Map<string, Entry>>();
+  private readonly ephemeralClients = new Set<string>();
+
+  constructor(private readonly clientsFile: string) {
+    for (const [id, payload] of Object.entries(this.readClients())) this.table("Client").set(id, { payload });
+  }
+
+  /** The class oidc-provider instantiates once per model ("Session", "Client", ...). */
+  adapterClass(): new (name: string) => Adapter {
+    const storage = this;
+    return class implements Adapter {
+      constructor(private readonly name: string) {}
+      async upsert(id: string, payload: AdapterPayload, expiresIn?: number) {
+        storage.put(this.name, id, payload, expiresIn);
+      }
+      async find(id: string) {
+        return storage.get(this.name, id);
+      }
+      async findByUserCode(userCode: string) {
+        return storage.findWhere(this.name, (p) => p.userCode === userCode);
+      }
+      async findByUid(uid: string) {
+        return storage.findWhere(this.name, (p) => p.uid === uid);
+      }
+      async consume(id: string) {
+        const entry = storage.table(this.name).get(id);
+        if (entry) entry.payload.consumed = Math.floor(Date.now() / 1000);
+      }
+      async destroy(id: string) {
+        storage.remove(this.name, id);
+      }
+      async revokeByGrantId(grantId: string) {
+        for (const [model, table] of storage.models) {
+          for (const [id, entry] of table) if (entry.payload.grantId === grantId) storage.remove(model, id);
+        }
+      }
+    };
+  }
+
+  putEphemeralClient(id: string, metadata: AdapterPayload): void {
+    this.ephemeralClients.add(id);
+    this.table("Client").set(id, { payload: { ...metadata, client_id: id } });
+  }
+
+  private table(name: string): Map<string, Entry> {
+    const existing = this.models.get(name);
+    if (existing) return existing;
+    const created = new Map<string, Entry>();
+    this.models.set(name, created);
+    return created;
+  }
+
+  private put(name: string, id: string, payload: AdapterPayload, expiresIn?: number) {
+    this.table(name).set(id, {
+      payload,
+      ...(expiresIn ? { expiresAt: Date.now() + expiresIn * 1000 } : {}),
+    });
+    if (name === "Client" && !this.ephemeralClients.has(id)) this.writeClients();
+  }
+
+  private get(name: string, id: string): AdapterPayload | undefined {
+    const entry = this.table(name).get(id);
+    if (!entry) return undefined;
+    if (entry.expiresAt !== undefined && entry.expiresAt <= Date.now()) {
+      this.table(name).delete(id);
+      return undefined;
+    }
+    return entry.payload;
+  }
+
+  private findWhere(name: string, match: (p: AdapterPayload) => boolean) {
+    for (const [id] of this.table(name)) {
+      const payload = this.get(name, id);
+      if (payload && match(payload)) return payload;
+    }
+    return undefined;
+  }
+
+  private remove(name: string, id: string) {
+    const existed = this.table(name).delete(id);
+    if (existed && name === "Client" && !this.ephemeralClients.has(id)) this.writeClients();
+  }
+
+  private readClients(): Record<string, AdapterPayload> {
+    try {
+      return JSON.parse(readFileSync(this.clientsFile, "utf8")) as Record<string, AdapterPayload>;
+    } catch {
+      return {};
+    }
+  }
+
+  private writeClients() {
+    const registered = Object.fromEntries(
+      [...this.table("Client")]
+        .filter(([id]) => !this.ephemeralClients.has(id))
+        .map(([id, e]) => [id, e.payload]),
+    );
+    mkdirSync(dirname(this.clientsFile), { recursive: true, mode: 0o700 });
+    const tmp = `${this.clientsFile}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(registered, null, 2), { mode: 0o600 });
+    renameSync(tmp, this.clientsFile);
+  }
+}
