@@ -57,3 +57,8 @@ export function defineServer<S extends Services>(def: ServerDefinition<S>): Serv
   }
   return def;
 }
+
+/** Every scope a server's tools ask for: what its RFC 9728 metadata lists and what tokens for it carry. */
+export function serverScopes(def: Pick<ServerDefinition, "tools">): string[] {
+  return [...new Set(def.tools.flatMap((t) => [t.scope, ...(t.piiScope ? [t.piiScope] : [])]))].sort();
+}

@@ -10,7 +10,7 @@ import { hostHeaderValidation, originValidation, toNodeHandler } from "@modelcon
 import { type AuthInfo, createMcpHandler, type Server } from "@modelcontextprotocol/server";
 import type { Logger } from "pino";
 import type { ApprovalRoutes } from "./approval-routes.ts";
-import type { ServerDefinition } from "./define-server.ts";
+import { type ServerDefinition, serverScopes } from "./define-server.ts";
 import type { Governance } from "./governance-context.ts";
 import { newTraceContext } from "./trace-context.ts";
 
@@ -32,6 +32,11 @@ export interface RunningHttp {
 }
 
 const LOOPBACK = ["localhost", "127.0.0.1", "[::1]"];
+const METADATA_CORS = {
+  "access-control-allow-origin": "*",
+  "access-control-allow-methods": "GET",
+  "access-control-allow-headers": "mcp-protocol-version",
+};
 export const IDENTITY_KEY = "gatehouse.identity";
 
 /** The RFC 9728 metadata URL for a resource URL: the well-known prefix goes before the path. */
@@ -69,9 +74,8 @@ export async function startHttp(opts: {
   const resource = new URL(resourceUrl);
   const verifier = opts.verifierFor(resourceUrl);
   const metadataUrl = protectedResourceMetadataUrl(resourceUrl);
-  const serverScopes = [
-    ...new Set(def.tools.flatMap((t) => [t.scope, ...(t.piiScope ? [t.piiScope] : [])])),
-  ].sort();
+  const metadataPath = new URL(metadataUrl).pathname;
+  const scopes = serverScopes(def);
   const scopeOf = new Map(def.tools.map((t) => [t.name, t.scope]));
   const hostnames = [...LOOPBACK, resource.hostname, ...http.allowedHosts];
   const checkHost = hostHeaderValidation(hostnames);
@@ -83,7 +87,7 @@ export async function startHttp(opts: {
   const metadata = {
     resource: resourceUrl,
     authorization_servers: [http.issuer],
-    scopes_supported: serverScopes,
+    scopes_supported: scopes,
     bearer_methods_supported: ["header"],
     resource_name: def.title,
   };
@@ -128,17 +132,26 @@ export async function startHttp(opts: {
   };
 
   const handle = async (req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse) => {
-    if (!checkHost(req, res) || !checkOrigin(req, res)) return;
     const url = new URL(req.url ?? "/", "http://localhost");
     const path = url.pathname;
-
-    if (
-      req.method === "GET" &&
-      (path === new URL(metadataUrl).pathname || path === "/.well-known/oauth-protected-resource")
-    ) {
-      res.writeHead(200, { "content-type": "application/json", "cache-control": "max-age=300" });
-      return res.end(JSON.stringify(metadata));
+    // RFC 9728 metadata is public and read by browser-based clients (MCP Inspector) from their own
+    // origin, so it is served to any origin with CORS; everything else keeps the Origin check.
+    if (path === metadataPath || path === "/.well-known/oauth-protected-resource") {
+      if (!checkHost(req, res)) return;
+      if (req.method === "OPTIONS") {
+        res.writeHead(204, { ...METADATA_CORS, "access-control-max-age": "600" });
+        return res.end();
+      }
+      if (req.method === "GET") {
+        res.writeHead(200, {
+          "content-type": "application/json",
+          "cache-control": "max-age=300",
+          ...METADATA_CORS,
+        });
+        return res.end(JSON.stringify(metadata));
+      }
     }
+    if (!checkHost(req, res) || !checkOrigin(req, res)) return;
     if (req.method === "GET" && path === "/healthz") {
       res.writeHead(200, { "content-type": "application/json" });
       return res.end(JSON.stringify({ ok: true, server: def.name, version: def.version }));
@@ -192,14 +205,14 @@ export async function startHttp(opts: {
       return approvalRoutes.handle(req.method ?? "GET", approvalMatch[1]!, body, identity, res);
     }
 
-    if (!serverScopes.some((s) => identity.scopes.includes(s))) {
+    if (!scopes.some((s) => identity.scopes.includes(s))) {
       return reject(
         req,
         res,
         new AuthError(
           "insufficient_scope",
-          `this server needs one of: ${serverScopes.join(", ")}`,
-          serverScopes.join(" "),
+          `this server needs one of: ${scopes.join(", ")}`,
+          scopes.join(" "),
         ),
         identity,
       );

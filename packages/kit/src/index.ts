@@ -1,6 +1,12 @@
 export type { ApprovalSource } from "./approval-routes.ts";
 export { type KitConfig, loadKitConfig } from "./config.ts";
-export { defineServer, type ServerDefinition, type Services, type ServicesContext } from "./define-server.ts";
+export {
+  defineServer,
+  type ServerDefinition,
+  type Services,
+  type ServicesContext,
+  serverScopes,
+} from "./define-server.ts";
 export {
   annotationsFor,
   defineTool,

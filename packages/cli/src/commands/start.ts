@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { type SpawnedServer, spawnHttpServer } from "@gatehouse/kit";
+import { type ServerDefinition, type SpawnedServer, serverScopes, spawnHttpServer } from "@gatehouse/kit";
 import { startIssuer } from "@gatehouse/sandbox";
 import { describeUrl } from "@gatehouse/store";
 import { type CliContext, err, out, withStore } from "../context.ts";
@@ -33,9 +33,10 @@ export async function startCommand(ctx: CliContext): Promise<number> {
     return 1;
   }
   const all = servers();
+  let definitions: ServerDefinition[];
   try {
     // Each definition must match its package.json "gatehouse" block (name and port): fail here, clearly.
-    await Promise.all(all.map((s) => s.load()));
+    definitions = await Promise.all(all.map((s) => s.load()));
   } catch (e) {
     err((e as Error).message);
     return 1;
@@ -87,6 +88,10 @@ export async function startCommand(ctx: CliContext): Promise<number> {
       port: issuerPort,
       publicUrl: ctx.issuer,
       exchangeClients,
+      // People sign in (authorization code + PKCE) to MCP clients for exactly these resources.
+      resources: Object.fromEntries(
+        all.map((s, i) => [defaultResourceUrl(s), { scopes: serverScopes(definitions[i]!) }]),
+      ),
     });
   } catch (e) {
     err(explain("identity provider", issuerPort, e as Error));
@@ -131,6 +136,8 @@ export async function startCommand(ctx: CliContext): Promise<number> {
   if (systems.jira) out(`  ${"jira (sandbox)".padEnd(18)} ${systems.jira.url}`);
   for (const r of running) out(`  ${r.name.padEnd(18)} ${r.server.url}`);
   out("");
+  out("Sign in:       point an OAuth-capable MCP client (MCP Inspector) at a server URL above;");
+  out("               the issuer's sign-in page lists the sandbox people (alice, bob, carol, dave, erin).");
   out("Get a token:   pnpm --silent gatehouse token --user alice --server order-lookup");
   out("Watch audit:   pnpm gatehouse audit tail --follow");
   out("");

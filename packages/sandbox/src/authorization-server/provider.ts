@@ -116,6 +116,21 @@ export function createProvider(opts: {
   const provider = new Provider(opts.issuer, config);
   // Loopback http is how a local issuer is reached; oidc-provider otherwise assumes TLS in front.
   provider.proxy = false;
+  // MCP clients often ask for no scope at all (MCP Inspector's quick sign-in does). Such a request means
+  // "what this server needs": it gets the resource's scopes, and consent cuts them to the person's roles.
+  provider.use(async (ctx, next) => {
+    const resource = ctx.query.resource;
+    if (
+      ctx.method === "GET" &&
+      ctx.path === "/authorize" &&
+      !ctx.query.scope &&
+      typeof resource === "string"
+    ) {
+      const known = resources.get(resource);
+      if (known) ctx.query = { ...ctx.query, scope: (known.scopes ?? allScopes).join(" ") };
+    }
+    await next();
+  });
   return provider;
 }
 
