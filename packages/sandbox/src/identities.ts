@@ -19,7 +19,12 @@ export function loadIdentities(file = identitiesFile): IdentityDirectory {
   return JSON.parse(readFileSync(file, "utf8")) as IdentityDirectory;
 }
 
+/** The scopes these roles grant. */
+export function roleScopes(dir: IdentityDirectory, roles: string[]): string[] {
+  return [...new Set(roles.flatMap((r) => dir.roleScopes[r] ?? []))].sort();
+}
+
 /** The scopes a user's roles grant by default in a sandbox token. */
 export function defaultScopes(dir: IdentityDirectory, user: SeededUser): string[] {
-  return [...new Set(user.roles.flatMap((r) => dir.roleScopes[r] ?? []))].sort();
+  return roleScopes(dir, user.roles);
 }

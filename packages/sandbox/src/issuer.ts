@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { SignJWT } from "jose";
 import type { ResourceRegistration } from "./authorization-server/provider.ts";
-import { defaultScopes, type IdentityDirectory, loadIdentities } from "./identities.ts";
+import { defaultScopes, type IdentityDirectory, loadIdentities, roleScopes } from "./identities.ts";
 import { ISSUER_ALG, type IssuerKeys, loadOrCreateIssuerKeys } from "./issuer-keys.ts";
 import { type ExchangeClient, TOKEN_EXCHANGE_GRANT } from "./token-exchange.ts";
 
@@ -98,7 +98,10 @@ export async function startIssuer(opts: {
   const resources = new Map(Object.entries(opts.resources ?? {}));
   const exchangeClients = new Map<string, ExchangeClient>();
   const provider = createProvider({ issuer: url, keys, identities, storage, resources });
-  registerTokenExchange(provider, keys, exchangeClients);
+  registerTokenExchange(provider, keys, exchangeClients, (roles, resource) => {
+    const atResource = resources.get(resource)?.scopes;
+    return roleScopes(identities, roles).filter((s) => !atResource || atResource.includes(s));
+  });
   const registerExchangeClient = (id: string, client: ExchangeClient) => {
     exchangeClients.set(id, client);
     storage.putEphemeralClient(id, {

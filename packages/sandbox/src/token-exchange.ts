@@ -35,7 +35,8 @@ export class TokenExchangeError extends Error {
 /**
  * RFC 8693 token exchange: a client that received a person's token (audience: the client) trades it
  * for a short-lived token for one downstream resource. The new token names the same person (sub,
- * tenant, roles), keeps at most the scopes the person's token had, and says who acted for them (`act`).
+ * tenant, roles), carries only scopes the person's roles allow at that resource, and says who acted for
+ * them (`act`).
  * The authorization server has already authenticated `client`.
  */
 export async function exchangeToken(
@@ -43,6 +44,10 @@ export async function exchangeToken(
   issuer: string,
   client: ExchangeClient & { id: string },
   form: { get(name: string): string | null | undefined },
+  policy: {
+    /** The scopes people with these roles may hold at `resource`. */
+    scopesFor(roles: string[], resource: string): string[];
+  },
 ): Promise<{
   access_token: string;
   issued_token_type: string;
@@ -88,11 +93,11 @@ export async function exchangeToken(
   if (subject.act)
     throw new TokenExchangeError("invalid_grant", "an exchanged token cannot be exchanged again");
 
-  const held = String(subject.scope ?? "")
-    .split(" ")
-    .filter(Boolean);
+  // The new token's scopes are what the person's roles allow at that server: the caller's token names
+  // the client (its audience is the client), not the downstream servers, so it cannot carry their scopes.
+  const allowed = new Set(policy.scopesFor(stringList(subject.roles), target));
   const asked = form.get("scope")?.split(" ").filter(Boolean);
-  const scopes = asked ? asked.filter((s) => held.includes(s)) : held;
+  const scopes = asked ? asked.filter((s) => allowed.has(s)) : [...allowed].sort();
   const now = Math.floor(Date.now() / 1000);
   const exp = Math.min(Number(subject.exp), now + (client.maxTtlSeconds ?? 300));
   const token = await new SignJWT({
@@ -117,4 +122,8 @@ export async function exchangeToken(
     expires_in: exp - now,
     scope: scopes.join(" "),
   };
+}
+
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
 }

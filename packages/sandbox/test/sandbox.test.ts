@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLocalJWKSet, jwtVerify } from "jose";
@@ -9,6 +9,7 @@ import {
   mintToken,
   SEED_COMPANIES,
   startIssuer,
+  TOKEN_EXCHANGE_GRANT,
 } from "../src/index.ts";
 
 let dir: string;
@@ -43,6 +44,66 @@ describe("sandbox identity provider", () => {
       expect(String(payload.scope).split(" ")).not.toContain("orders:pii");
     } finally {
       await issuer.close();
+    }
+  });
+
+  it("advertises an OAuth 2.1 authorization server: code + S256 PKCE, registration, resource indicators, exchange", async () => {
+    const issuer = await startIssuer({ dataDir: dir, port: 0 });
+    try {
+      const meta = (await (
+        await fetch(`${issuer.url}/.well-known/oauth-authorization-server`)
+      ).json()) as Record<string, unknown>;
+      expect(meta).toMatchObject({
+        issuer: issuer.url,
+        authorization_endpoint: `${issuer.url}/authorize`,
+        token_endpoint: `${issuer.url}/token`,
+        registration_endpoint: `${issuer.url}/register`,
+        response_types_supported: ["code"],
+        code_challenge_methods_supported: ["S256"],
+        authorization_response_iss_parameter_supported: true,
+      });
+      expect(meta.grant_types_supported).toEqual(
+        expect.arrayContaining(["authorization_code", "refresh_token", TOKEN_EXCHANGE_GRANT]),
+      );
+      expect(meta.grant_types_supported).not.toContain("implicit");
+    } finally {
+      await issuer.close();
+    }
+  });
+
+  it("keeps dynamically registered clients across restarts, but never the configured exchange clients", async () => {
+    const first = await startIssuer({
+      dataDir: dir,
+      port: 0,
+      exchangeClients: { business: { secret: "s".repeat(32), resource: "http://x/mcp", targets: [] } },
+    });
+    const res = await fetch(`${first.url}/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        redirect_uris: ["http://127.0.0.1:6274/oauth/callback"],
+        token_endpoint_auth_method: "none",
+      }),
+    });
+    expect(res.status).toBe(201);
+    const { client_id } = (await res.json()) as { client_id: string };
+    await first.close();
+    const saved = readFileSync(join(dir, "issuer", "registered-clients.json"), "utf8");
+    expect(Object.keys(JSON.parse(saved))).toEqual([client_id]);
+    expect(saved).not.toContain("s".repeat(32));
+
+    const second = await startIssuer({ dataDir: dir, port: 0 });
+    try {
+      const authorize = new URL(`${second.url}/authorize`);
+      authorize.searchParams.set("client_id", client_id);
+      authorize.searchParams.set("response_type", "code");
+      const again = await fetch(authorize, { redirect: "manual" });
+      // A known client gets a redirect (here: PKCE missing), an unknown one an error page.
+      expect(again.status).toBe(303);
+      authorize.searchParams.set("client_id", "never-registered");
+      expect((await fetch(authorize, { redirect: "manual" })).status).toBe(400);
+    } finally {
+      await second.close();
     }
   });
 

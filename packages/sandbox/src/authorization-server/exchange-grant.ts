@@ -26,6 +26,7 @@ export function registerTokenExchange(
   provider: Provider,
   keys: IssuerKeys,
   exchangeClients: Map<string, ExchangeClient>,
+  scopesFor: (roles: string[], resource: string) => string[],
 ): void {
   provider.registerGrantType(
     TOKEN_EXCHANGE_GRANT,
@@ -37,7 +38,7 @@ export function registerTokenExchange(
         const params = ctx.oidc.params as Record<string, unknown>;
         const get = (name: string) =>
           typeof params[name] === "string" ? (params[name] as string) : undefined;
-        ctx.body = await exchangeToken(keys, provider.issuer, { ...client, id }, { get });
+        ctx.body = await exchangeToken(keys, provider.issuer, { ...client, id }, { get }, { scopesFor });
       } catch (err) {
         if (!(err instanceof TokenExchangeError)) throw err;
         ctx.status = err.status;
