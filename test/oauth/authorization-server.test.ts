@@ -1,32 +1,13 @@
 import { createHash, randomBytes } from "node:crypto";
-import {
-  createTestEnvironment,
-  type SpawnedServer,
-  spawnHttpServer,
-  standInEnv,
-  type TestEnvironment,
-} from "@gatehouse/kit/testing";
-import {
-  type RunningHubSpot,
-  type RunningJira,
-  startHubSpotSandbox,
-  startJiraSandbox,
-  TOKEN_EXCHANGE_GRANT,
-} from "@gatehouse/sandbox";
+import { createTestEnvironment, type SpawnedServer, type TestEnvironment } from "@gatehouse/kit/testing";
+import { TOKEN_EXCHANGE_GRANT } from "@gatehouse/sandbox";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ServerName, startAllServers } from "../support/all-servers.ts";
 import { callToolBody, MCP_HEADERS, rawRequest } from "../support/http.ts";
 import { connectWithSignIn } from "../support/oauth-client.ts";
 import { type ToolResult, textOf } from "../support/results.ts";
-import {
-  BUSINESS_ENTRY,
-  CRM_READ_ENTRY,
-  EMEA_ORDER,
-  ORDER_LOOKUP_ENTRY,
-  RELAXED_LIMITS,
-  TICKET_DRAFT_ENTRY,
-  TICKET_SEND_ENTRY,
-} from "../support/servers.ts";
+import { EMEA_ORDER } from "../support/servers.ts";
 import { SignInBrowser, signIn } from "../support/sign-in.ts";
 
 const REDIRECT = "http://127.0.0.1:6274/oauth/callback";
@@ -44,46 +25,17 @@ const pkce = () => {
  */
 describe("sandbox authorization server: people sign in to MCP clients", () => {
   let env: TestEnvironment;
-  let hubspot: RunningHubSpot;
-  let jira: RunningJira;
-  const servers: Record<string, SpawnedServer> = {};
-  const businessSecret = randomBytes(24).toString("hex");
+  let world: Awaited<ReturnType<typeof startAllServers>>;
+  let servers: Record<ServerName, SpawnedServer>;
 
   beforeAll(async () => {
     env = await createTestEnvironment({ storeKind: "sqlite" });
-    hubspot = await startHubSpotSandbox({ port: 0 });
-    jira = await startJiraSandbox({ port: 0 });
-    const common = { ...env.env, ...RELAXED_LIMITS, ...standInEnv({ hubspot, jira }) };
-    const [orderLookup, crm, ticketDraft, ticketSend] = await Promise.all(
-      [ORDER_LOOKUP_ENTRY, CRM_READ_ENTRY, TICKET_DRAFT_ENTRY, TICKET_SEND_ENTRY].map((e) =>
-        spawnHttpServer(e, common),
-      ),
-    );
-    Object.assign(servers, {
-      "order-lookup": orderLookup!,
-      "crm-read": crm!,
-      "ticket-draft": ticketDraft!,
-      "ticket-send": ticketSend!,
-    });
-    servers.business = await spawnHttpServer(BUSINESS_ENTRY, {
-      ...common,
-      BUSINESS_ORDER_LOOKUP_URL: orderLookup!.url,
-      BUSINESS_CRM_READ_URL: crm!.url,
-      BUSINESS_TICKET_DRAFT_URL: ticketDraft!.url,
-      BUSINESS_CLIENT_SECRET: businessSecret,
-    });
-    env.issuer.registerExchangeClient("business", {
-      secret: businessSecret,
-      resource: servers.business.url,
-      targets: [orderLookup!.url, crm!.url, ticketDraft!.url],
-    });
-    for (const s of Object.values(servers)) env.issuer.registerResource(s.url);
+    world = await startAllServers(env);
+    servers = world.servers;
   });
 
   afterAll(async () => {
-    await Promise.all(Object.values(servers).map((s) => s.stop()));
-    await hubspot?.close();
-    await jira?.close();
+    await world?.stop();
     await env?.close();
   });
 

@@ -1,0 +1,66 @@
+import { randomBytes } from "node:crypto";
+import {
+  type SpawnedServer,
+  spawnHttpServer,
+  standInEnv,
+  type TestEnvironment,
+} from "@gatehouse/kit/testing";
+import { startHubSpotSandbox, startJiraSandbox } from "@gatehouse/sandbox";
+import {
+  BUSINESS_ENTRY,
+  CRM_READ_ENTRY,
+  ORDER_LOOKUP_ENTRY,
+  RELAXED_LIMITS,
+  TICKET_DRAFT_ENTRY,
+  TICKET_SEND_ENTRY,
+} from "./servers.ts";
+
+export type ServerName = "order-lookup" | "crm-read" | "ticket-draft" | "ticket-send" | "business";
+
+/**
+ * Every server over HTTP in one test world, as `gatehouse start` runs them: the HubSpot and Jira
+ * stand-ins, business allowed to exchange tokens for its three downstream servers, and each server's
+ * resource URL registered with the issuer so people can sign in to clients for it.
+ */
+export async function startAllServers(env: TestEnvironment): Promise<{
+  servers: Record<ServerName, SpawnedServer>;
+  stop(): Promise<void>;
+}> {
+  const hubspot = await startHubSpotSandbox({ port: 0 });
+  const jira = await startJiraSandbox({ port: 0 });
+  const common = { ...env.env, ...RELAXED_LIMITS, ...standInEnv({ hubspot, jira }) };
+  const [orderLookup, crm, ticketDraft, ticketSend] = await Promise.all(
+    [ORDER_LOOKUP_ENTRY, CRM_READ_ENTRY, TICKET_DRAFT_ENTRY, TICKET_SEND_ENTRY].map((e) =>
+      spawnHttpServer(e, common),
+    ),
+  );
+  const secret = randomBytes(24).toString("hex");
+  const business = await spawnHttpServer(BUSINESS_ENTRY, {
+    ...common,
+    BUSINESS_ORDER_LOOKUP_URL: orderLookup!.url,
+    BUSINESS_CRM_READ_URL: crm!.url,
+    BUSINESS_TICKET_DRAFT_URL: ticketDraft!.url,
+    BUSINESS_CLIENT_SECRET: secret,
+  });
+  env.issuer.registerExchangeClient("business", {
+    secret,
+    resource: business.url,
+    targets: [orderLookup!.url, crm!.url, ticketDraft!.url],
+  });
+  const servers: Record<ServerName, SpawnedServer> = {
+    "order-lookup": orderLookup!,
+    "crm-read": crm!,
+    "ticket-draft": ticketDraft!,
+    "ticket-send": ticketSend!,
+    business,
+  };
+  for (const s of Object.values(servers)) env.issuer.registerResource(s.url);
+  return {
+    servers,
+    async stop() {
+      await Promise.all(Object.values(servers).map((s) => s.stop()));
+      await hubspot.close();
+      await jira.close();
+    },
+  };
+}
