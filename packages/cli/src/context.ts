@@ -1,5 +1,6 @@
 import { AuditLog, KillSwitches } from "@gatehouse/governance";
 import { defaultDataDir, migrateToLatest, openStore, type Store } from "@gatehouse/store";
+import { sandboxPort } from "./ports.ts";
 
 /** What every command shares: where local state lives and which store to use. */
 export interface CliContext {
@@ -12,7 +13,7 @@ export function cliContext(env: NodeJS.ProcessEnv = process.env): CliContext {
   return {
     dataDir: env.GATEHOUSE_DATA_DIR || defaultDataDir(),
     databaseUrl: env.DATABASE_URL || undefined,
-    issuer: (env.GATEHOUSE_ISSUER || "http://127.0.0.1:7100").replace(/\/$/, ""),
+    issuer: (env.GATEHOUSE_ISSUER || `http://127.0.0.1:${sandboxPort("issuer", env)}`).replace(/\/$/, ""),
   };
 }
 

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ServerDefinition } from "@gatehouse/kit";
+import { portOffset, SANDBOX_PORTS } from "./ports.ts";
 import { exchangeClientSecret, type SandboxSystems } from "./sandbox-systems.ts";
 
 /** The repository this CLI belongs to. */
@@ -15,7 +16,7 @@ export const SYSTEMS = ["orders", "hubspot", "jira", "exchange"] as const;
 export type SystemName = (typeof SYSTEMS)[number];
 
 /** Ports the sandbox itself takes (issuer, HubSpot and Jira stand-ins): never a server's. */
-export const RESERVED_PORTS = [7100, 7110, 7120];
+export const RESERVED_PORTS: number[] = Object.values(SANDBOX_PORTS);
 
 export class UsageError extends Error {}
 
@@ -53,13 +54,24 @@ const SYSTEM_ENV: Record<SystemName, (s: SandboxSystems) => Record<string, strin
   jira: (s): Record<string, string> =>
     s.jira ? { JIRA_BASE_URL: s.jira.url, JIRA_EMAIL: s.jira.email, JIRA_API_TOKEN: s.jira.apiToken } : {},
   // A server that acts for callers at other servers: its own client at the identity provider.
-  exchange: (s): Record<string, string> =>
-    process.env.BUSINESS_CLIENT_SECRET
+  exchange: (s): Record<string, string> => ({
+    ...(process.env.BUSINESS_CLIENT_SECRET
       ? {}
       : {
           BUSINESS_CLIENT_ID: "business",
           BUSINESS_CLIENT_SECRET: exchangeClientSecret(s.dataDir, "business"),
-        },
+        }),
+    // Where the servers it acts at listen under `gatehouse start` (their ports move with
+    // GATEHOUSE_PORT_OFFSET), unless set explicitly: BUSINESS_ORDER_LOOKUP_URL, BUSINESS_CRM_READ_URL, …
+    ...Object.fromEntries(
+      servers()
+        .filter((o) => !o.systems.includes("exchange"))
+        .map(
+          (o) => [`BUSINESS_${o.name.toUpperCase().replace(/-/g, "_")}_URL`, defaultResourceUrl(o)] as const,
+        )
+        .filter(([key]) => !process.env[key]),
+    ),
+  }),
 };
 
 function parseBlock(file: string, block: unknown): GatehouseBlock {
@@ -213,5 +225,10 @@ export function findServer(name: string): ServerEntry {
 
 /** The resource URL a server has when started by `gatehouse start` (and the audience of its tokens). */
 export function defaultResourceUrl(s: Pick<ServerEntry, "defaultPort">): string {
-  return `http://127.0.0.1:${s.defaultPort}/mcp`;
+  return `http://127.0.0.1:${serverPort(s)}/mcp`;
+}
+
+/** The port `gatehouse start` gives a server: its declared default, shifted by GATEHOUSE_PORT_OFFSET. */
+export function serverPort(s: Pick<ServerEntry, "defaultPort">): number {
+  return s.defaultPort + portOffset();
 }

@@ -105,5 +105,11 @@ export async function runServer<S extends Services>(
     },
   });
   log.info({ url: http.url, store: gov.store.dialect }, "serving on http");
+  // A parent that spawned us with an IPC channel (gatehouse start, the tests) learns we are up whatever
+  // the log level; the channel must not keep the process alive once it is asked to stop.
+  if (process.send) {
+    process.send({ gatehouse: "serving", url: http.url });
+    process.channel?.unref();
+  }
   return { url: http.url, config, gov, close: () => shutdown(http) };
 }

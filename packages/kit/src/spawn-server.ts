@@ -14,7 +14,7 @@ export interface SpawnedServer {
 
 /**
  * Starts `entry` (a server's src/main.ts) as a process serving HTTP (on an ephemeral loopback port unless
- * env sets GATEHOUSE_PORT) and resolves when its log says it is serving. A server that exits or stays
+ * env sets GATEHOUSE_PORT) and resolves when it reports (over IPC) that it is serving. A server that exits or stays
  * silent fails the call with its own stderr. Used by `gatehouse start` and by the cross-process tests.
  */
 export async function spawnHttpServer(
@@ -24,41 +24,29 @@ export async function spawnHttpServer(
 ): Promise<SpawnedServer> {
   const child = spawn(process.execPath, ["--import", tsxLoader, entry, "http"], {
     env: { ...process.env, GATEHOUSE_PORT: "0", LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "ignore", "pipe"],
+    // The server announces its URL over IPC once it serves, whatever its log level.
+    stdio: ["ignore", "ignore", "pipe", "ipc"],
   });
   let log = "";
-  let started = false;
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (chunk: string) => {
+    // Keep only the tail of a long-running server's log.
+    log = (log + chunk).slice(-64 * 1024);
+  });
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`${entry} did not start within ${timeoutMs} ms:\n${log}`)),
       timeoutMs,
     );
-    let pending = "";
-    child.stderr!.setEncoding("utf8");
-    child.stderr!.on("data", (chunk: string) => {
-      // Keep only the tail of a long-running server's log, and stop parsing once it is up.
-      log = (log + chunk).slice(-64 * 1024);
-      if (started) return;
-      pending += chunk;
-      const lines = pending.split("\n");
-      pending = lines.pop() ?? "";
-      for (const line of lines) {
-        if (!line.includes('"serving on http"')) continue;
-        try {
-          const entryLog = JSON.parse(line) as { url?: string };
-          if (entryLog.url) {
-            started = true;
-            clearTimeout(timer);
-            resolve(entryLog.url);
-          }
-        } catch {
-          // not a log line of ours
-        }
-      }
+    child.on("message", (m: { gatehouse?: string; url?: string }) => {
+      if (m?.gatehouse !== "serving" || !m.url) return;
+      clearTimeout(timer);
+      child.channel?.unref();
+      resolve(m.url);
     });
     child.once("exit", (code) => {
       clearTimeout(timer);
-      if (!started) reject(new Error(`${entry} exited with code ${code} before serving:\n${log}`));
+      reject(new Error(`${entry} exited with code ${code} before serving:\n${log}`));
     });
   });
   return {

@@ -14,6 +14,7 @@ import { dirname, join, posix, resolve, win32 } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadIdentities } from "@gatehouse/sandbox";
 import { type CliContext, err, out } from "../context.ts";
+import { portOffset } from "../ports.ts";
 import { REPO_ROOT, type ServerEntry, servers, UsageError } from "../servers.ts";
 
 /** The prefix of every entry this command owns in claude_desktop_config.json. */
@@ -78,7 +79,11 @@ export function desktopEntries(
     entries[`${ENTRY_PREFIX}${s.name}`] = {
       command: process.execPath,
       args: ["--import", importArg, cli, "stdio", s.name, "--user", opts.user],
-      env: { GATEHOUSE_DATA_DIR: resolve(opts.dataDir) },
+      env: {
+        GATEHOUSE_DATA_DIR: resolve(opts.dataDir),
+        // The entries must find the same sandbox ports as the `gatehouse start` they were made beside.
+        ...(portOffset() ? { GATEHOUSE_PORT_OFFSET: String(portOffset()) } : {}),
+      },
     };
   }
   return entries;

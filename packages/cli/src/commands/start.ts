@@ -3,8 +3,9 @@ import { type ServerDefinition, type SpawnedServer, serverScopes, spawnHttpServe
 import { startIssuer } from "@gatehouse/sandbox";
 import { describeUrl } from "@gatehouse/store";
 import { type CliContext, err, out, withStore } from "../context.ts";
+import { sandboxPort } from "../ports.ts";
 import { exchangeClientSecret, startSandboxSystems } from "../sandbox-systems.ts";
-import { defaultResourceUrl, type SystemName, servers } from "../servers.ts";
+import { defaultResourceUrl, type SystemName, serverPort, servers } from "../servers.ts";
 
 const step = (text: string) => err(`• ${text}`);
 
@@ -48,14 +49,14 @@ export async function startCommand(ctx: CliContext): Promise<number> {
   let systems: Awaited<ReturnType<typeof startSandboxSystems>>;
   try {
     systems = await startSandboxSystems(ctx.dataDir, {
-      hubspotPort: 7110,
-      jiraPort: 7120,
+      hubspotPort: sandboxPort("hubspot"),
+      jiraPort: sandboxPort("jira"),
       needOrders: declared("orders"),
       needHubSpot: declared("hubspot"),
       needJira: declared("jira"),
     });
   } catch (e) {
-    err(explain("sandbox systems", 7110, e as Error));
+    err(explain("sandbox systems", sandboxPort("hubspot"), e as Error));
     return 1;
   }
   if (declared("orders")) step(`  orders: ${systems.ordersCreated ? "seeded" : "using"} ${systems.ordersDb}`);
@@ -66,7 +67,7 @@ export async function startCommand(ctx: CliContext): Promise<number> {
   if (declared("jira"))
     step(`  Jira: ${systems.jira ? `stand-in on ${systems.jira.url}` : "real Jira (JIRA_BASE_URL is set)"}`);
 
-  const issuerPort = Number(new URL(ctx.issuer).port || 7100);
+  const issuerPort = Number(new URL(ctx.issuer).port || sandboxPort("issuer"));
   step(`sandbox identity provider on ${ctx.issuer}`);
   let issuer: Awaited<ReturnType<typeof startIssuer>>;
   try {
@@ -106,10 +107,10 @@ export async function startCommand(ctx: CliContext): Promise<number> {
     await systems.close();
   };
   for (const s of all) {
-    step(`${s.name} on http://127.0.0.1:${s.defaultPort}/mcp`);
+    step(`${s.name} on ${defaultResourceUrl(s)}`);
     try {
       const server = await spawnHttpServer(s.entry, {
-        GATEHOUSE_PORT: String(s.defaultPort),
+        GATEHOUSE_PORT: String(serverPort(s)),
         GATEHOUSE_ISSUER: issuer.url,
         GATEHOUSE_DATA_DIR: ctx.dataDir,
         ...s.env(systems),
@@ -121,7 +122,7 @@ export async function startCommand(ctx: CliContext): Promise<number> {
         void stopAll().then(() => process.exit(1));
       });
     } catch (e) {
-      err(explain(s.name, s.defaultPort, e as Error));
+      err(explain(s.name, serverPort(s), e as Error));
       await stopAll();
       return 1;
     }

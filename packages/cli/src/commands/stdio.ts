@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { runServer } from "@gatehouse/kit";
 import { loadOrCreateIssuerKeys, mintToken } from "@gatehouse/sandbox";
 import type { CliContext } from "../context.ts";
+import { sandboxPort } from "../ports.ts";
 import { startSandboxSystems } from "../sandbox-systems.ts";
 import { defaultResourceUrl, findServer, needs, UsageError } from "../servers.ts";
 
@@ -22,8 +23,8 @@ export async function stdioCommand(
   // This process is the whole server. It shares the stand-ins of a running `gatehouse start` (same Jira,
   // same HubSpot), or runs its own on their usual ports.
   const systems = await startSandboxSystems(ctx.dataDir, {
-    hubspotPort: 7110,
-    jiraPort: 7120,
+    hubspotPort: sandboxPort("hubspot"),
+    jiraPort: sandboxPort("jira"),
     share: true,
     ...needs(entry),
   });
