@@ -69,6 +69,17 @@ describe("MCP Inspector CLI against the servers over stdio (README walkthrough)"
     expect(tools.every((t) => t.annotations.readOnlyHint)).toBe(true);
   });
 
+  it.each([
+    ["ticket-draft", "create_ticket_draft"],
+    ["ticket-send", "send_ticket"],
+    ["business", "account_health"],
+  ])("lists %s's tools for alice too", (server, tool) => {
+    const r = inspectServer(server, "--method", "tools/list");
+    expect(r.status, r.stderr).toBe(0);
+    const { tools } = JSON.parse(r.stdout) as { tools: Array<{ name: string }> };
+    expect(tools.map((t) => t.name)).toContain(tool);
+  });
+
   it("reads alice's own order and is refused bob's", () => {
     const own = inspect(
       "--method",
