@@ -247,6 +247,19 @@ describe("sandbox authorization server: people sign in to MCP clients", () => {
     expect(page.page).toMatch(/redirect_uri/);
   });
 
+  it("registers redirect URIs on this machine or https only", async () => {
+    const { res, body } = await register({ redirect_uris: ["http://attacker.example/callback"] });
+    expect(res.status).toBe(400);
+    expect(body).toMatchObject({ error: "invalid_redirect_uri" });
+    for (const ok of [
+      "http://localhost:6274/oauth/callback",
+      "http://[::1]:9/cb",
+      "https://app.example/cb",
+    ]) {
+      expect((await register({ redirect_uris: [ok] })).res.status, ok).toBe(201);
+    }
+  });
+
   it("mints tokens only for registered servers (invalid_target otherwise)", async () => {
     const { body: client } = await register();
     const { challenge } = pkce();

@@ -85,6 +85,20 @@ export function createProvider(opts: {
         },
       },
     },
+    // Codes go only to this machine or to https: a page elsewhere cannot register a plain-http catcher.
+    extraClientMetadata: {
+      properties: ["redirect_uris"],
+      validator: (_ctx, _key, value) => {
+        for (const uri of (value as string[] | undefined) ?? []) {
+          const u = URL.parse(uri);
+          if (u?.protocol === "http:" && !LOOPBACK.has(u.hostname)) {
+            throw new errors.InvalidRedirectUri(
+              `redirect_uris must be https or loopback http (localhost, 127.0.0.1, [::1]); ${uri} is neither`,
+            );
+          }
+        }
+      },
+    },
     // A browser client (MCP Inspector) may call the token endpoint from the origin it registered.
     clientBasedCORS: (_ctx, origin, client) =>
       client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
