@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tsxLoader } from "@gatehouse/kit/testing";
+import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_MAIN } from "../support/cli.ts";
 import { connectWithSignIn } from "../support/oauth-client.ts";
@@ -80,10 +81,12 @@ describe("gatehouse start (the README's first command)", () => {
 
   it("lets alice sign in to every server it printed and use it", async () => {
     for (const name of ["order-lookup", "crm-read", "ticket-draft", "ticket-send", "business"]) {
-      const { client } = await connectWithSignIn(urls[name]!, "alice");
+      const { client, provider } = await connectWithSignIn(urls[name]!, "alice");
       try {
         expect((await client.listTools()).tools.length, name).toBeGreaterThan(0);
         if (name === "order-lookup") {
+          // start registered the server with its own scopes; alice's role drops orders:pii.
+          expect(decodeJwt(provider.saved!.access_token).scope).toBe("orders:read");
           const r = (await client.callTool({
             name: "get_order",
             arguments: { order_id: EMEA_ORDER },

@@ -6,8 +6,8 @@ import { dirname, join } from "node:path";
 import { createTestEnvironment, type TestEnvironment } from "@gatehouse/kit/testing";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ServerName, startAllServers } from "../support/all-servers.ts";
-import { EMEA_ORDER } from "../support/servers.ts";
+import { ENTRIES, type ServerName, startAllServers } from "../support/all-servers.ts";
+import { definitionOf, EMEA_ORDER } from "../support/servers.ts";
 
 const require = createRequire(import.meta.url);
 const inspectorMain = join(
@@ -131,13 +131,9 @@ describe.skipIf(!haveChromium)("MCP Inspector's OAuth browser flow against every
       await connectAsAlice(world.servers[name].url);
       await page.getByRole("button", { name: "List Tools" }).click();
       await page.getByText("tools/list").waitFor();
-      const definition = await import(`../../servers/${name}/src/server.ts`);
-      const tools = (
-        Object.values(definition).find((v) => (v as { tools?: unknown }).tools) as {
-          tools: Array<{ name: string }>;
-        }
-      ).tools;
-      for (const t of tools) await page.getByText(t.name, { exact: true }).first().waitFor();
+      for (const t of (await definitionOf(ENTRIES[name])).tools) {
+        await page.getByText(t.name, { exact: true }).first().waitFor();
+      }
     },
   );
 

@@ -164,6 +164,107 @@ describe("sandbox authorization server: people sign in to MCP clients", () => {
     }
   });
 
+  it("keeps a token to its server's own scopes, whatever the client asks for", async () => {
+    const orders = servers["order-lookup"].url;
+    for (const scope of [undefined, "crm:read orders:read", "crm:read"]) {
+      const { body: client } = await register();
+      const { verifier, challenge } = pkce();
+      const { callback } = await signIn(
+        authorizeUrl({
+          client_id: client.client_id,
+          code_challenge: challenge,
+          code_challenge_method: "S256",
+          resource: orders,
+          ...(scope ? { scope } : {}),
+        }),
+        "alice",
+      );
+      const code = callback.searchParams.get("code");
+      if (!code) {
+        // Asking only for another server's scope leaves nothing to grant here.
+        expect(scope).toBe("crm:read");
+        expect(callback.searchParams.get("error")).toBe("access_denied");
+        continue;
+      }
+      const { body } = await redeem({
+        grant_type: "authorization_code",
+        client_id: client.client_id,
+        code,
+        code_verifier: verifier,
+      });
+      expect(String(decodeJwt(body.access_token!).scope).split(" "), String(scope)).toEqual(["orders:read"]);
+    }
+  });
+
+  it("exchanges for a server only the scopes the person's role has there", async () => {
+    const { provider } = await connectWithSignIn(servers.business.url, "alice").then(async (c) => {
+      await c.client.close();
+      return c;
+    });
+    const { res, body } = await redeem(
+      {
+        grant_type: TOKEN_EXCHANGE_GRANT,
+        subject_token: provider.saved!.access_token,
+        subject_token_type: "urn:ietf:params:oauth:token-type:access_token",
+        resource: servers["order-lookup"].url,
+      },
+      { authorization: `Basic ${Buffer.from(`business:${world.businessSecret}`).toString("base64")}` },
+    );
+    expect(res.status).toBe(200);
+    expect(decodeJwt(body.access_token!)).toMatchObject({
+      sub: "alice",
+      aud: servers["order-lookup"].url,
+      scope: "orders:read",
+      act: { sub: "business" },
+    });
+  });
+
+  it("tells a person whose role has none of a server's scopes, and sends the client access_denied", async () => {
+    // carol (approver) has no tickets:draft.
+    const { body: client } = await register();
+    const { challenge } = pkce();
+    const browser = new SignInBrowser(env.issuer.url);
+    const first = await browser.visit(
+      authorizeUrl({
+        client_id: client.client_id,
+        code_challenge: challenge,
+        code_challenge_method: "S256",
+        resource: servers["ticket-draft"].url,
+      }).href,
+    );
+    const consent = await browser.submit(first.page!, "login", { user: "carol" });
+    expect(consent.page).toMatch(/carol cannot use this server/);
+    expect(consent.page).not.toMatch(/value="allow"/);
+    const back = await browser.submit(consent.page!, "abort");
+    expect(back.redirect?.searchParams.get("error")).toBe("access_denied");
+    expect(back.redirect?.searchParams.has("code")).toBe(false);
+  });
+
+  it("lets a second person sign in from the same browser (prompt=login)", async () => {
+    const orders = servers["order-lookup"].url;
+    const { body: client } = await register();
+    const alice = pkce();
+    const params = {
+      client_id: client.client_id,
+      code_challenge_method: "S256",
+      resource: orders,
+    };
+    const { browser } = await signIn(authorizeUrl({ ...params, code_challenge: alice.challenge }), "alice");
+    const dave = pkce();
+    const { callback } = await signIn(
+      authorizeUrl({ ...params, code_challenge: dave.challenge, prompt: "login" }),
+      "dave",
+      { browser },
+    );
+    const { body } = await redeem({
+      grant_type: "authorization_code",
+      client_id: client.client_id,
+      code: callback.searchParams.get("code") ?? "",
+      code_verifier: dave.verifier,
+    });
+    expect(decodeJwt(body.access_token!)).toMatchObject({ sub: "dave", roles: ["admin"] });
+  });
+
   it("binds a token to one server: alice's order-lookup token is refused, and audited, by crm-read", async () => {
     const { client, provider } = await connectWithSignIn(servers["order-lookup"]!.url, "alice");
     await client.close();
@@ -248,9 +349,14 @@ describe("sandbox authorization server: people sign in to MCP clients", () => {
   });
 
   it("registers redirect URIs on this machine or https only", async () => {
-    const { res, body } = await register({ redirect_uris: ["http://attacker.example/callback"] });
-    expect(res.status).toBe(400);
-    expect(body).toMatchObject({ error: "invalid_redirect_uri" });
+    for (const [bad, extra] of [
+      ["http://attacker.example/callback", {}],
+      ["com.example.app:/callback", { application_type: "native" }],
+    ] as const) {
+      const { res, body } = await register({ redirect_uris: [bad], ...extra });
+      expect(res.status, bad).toBe(400);
+      expect(body, bad).toMatchObject({ error: "invalid_redirect_uri" });
+    }
     for (const ok of [
       "http://localhost:6274/oauth/callback",
       "http://[::1]:9/cb",

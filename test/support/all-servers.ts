@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { serverScopes } from "@gatehouse/kit";
 import {
   type SpawnedServer,
   spawnHttpServer,
@@ -9,6 +10,7 @@ import { startHubSpotSandbox, startJiraSandbox } from "@gatehouse/sandbox";
 import {
   BUSINESS_ENTRY,
   CRM_READ_ENTRY,
+  definitionOf,
   ORDER_LOOKUP_ENTRY,
   RELAXED_LIMITS,
   TICKET_DRAFT_ENTRY,
@@ -17,6 +19,14 @@ import {
 
 export type ServerName = "order-lookup" | "crm-read" | "ticket-draft" | "ticket-send" | "business";
 
+export const ENTRIES: Record<ServerName, string> = {
+  "order-lookup": ORDER_LOOKUP_ENTRY,
+  "crm-read": CRM_READ_ENTRY,
+  "ticket-draft": TICKET_DRAFT_ENTRY,
+  "ticket-send": TICKET_SEND_ENTRY,
+  business: BUSINESS_ENTRY,
+};
+
 /**
  * Every server over HTTP in one test world, as `gatehouse start` runs them: the HubSpot and Jira
  * stand-ins, business allowed to exchange tokens for its three downstream servers, and each server's
@@ -24,6 +34,8 @@ export type ServerName = "order-lookup" | "crm-read" | "ticket-draft" | "ticket-
  */
 export async function startAllServers(env: TestEnvironment): Promise<{
   servers: Record<ServerName, SpawnedServer>;
+  /** business's client secret at the issuer, for tests that exchange tokens as business would. */
+  businessSecret: string;
   stop(): Promise<void>;
 }> {
   const hubspot = await startHubSpotSandbox({ port: 0 });
@@ -54,9 +66,15 @@ export async function startAllServers(env: TestEnvironment): Promise<{
     "ticket-send": ticketSend!,
     business,
   };
-  for (const s of Object.values(servers)) env.issuer.registerResource(s.url);
+  // Each resource with its own scopes, as `gatehouse start` registers them.
+  for (const [name, s] of Object.entries(servers)) {
+    env.issuer.registerResource(s.url, {
+      scopes: serverScopes(await definitionOf(ENTRIES[name as ServerName])),
+    });
+  }
   return {
     servers,
+    businessSecret: secret,
     async stop() {
       await Promise.all(Object.values(servers).map((s) => s.stop()));
       await hubspot.close();

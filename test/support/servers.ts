@@ -1,5 +1,6 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { ServerDefinition } from "@gatehouse/kit";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -20,3 +21,11 @@ export const RELAXED_LIMITS = {
   GATEHOUSE_RATE_LIMIT_TENANT: "10000/60s",
   GATEHOUSE_RATE_LIMIT_TOOL: "10000/60s",
 };
+
+/** The definition a server package's src/server.ts exports (beside its src/main.ts entry). */
+export async function definitionOf(entry: string): Promise<ServerDefinition> {
+  const exports = (await import(join(dirname(entry), "server.ts"))) as Record<string, unknown>;
+  const def = Object.values(exports).find((v) => Array.isArray((v as { tools?: unknown } | null)?.tools));
+  if (!def) throw new Error(`${entry}: no server definition exported from server.ts`);
+  return def as ServerDefinition;
+}

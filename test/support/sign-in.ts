@@ -47,6 +47,16 @@ export class SignInBrowser {
     }
     const page = await res.text();
     this.pages.push(page);
+    // oidc-provider's own interstitials (ending the previous person's session) submit themselves with a
+    // script; a browser would run it, so do what it does.
+    if (page.includes("document.forms[0].submit()")) {
+      const action = /<form method="post" action="([^"]+)"/.exec(page)?.[1];
+      const fields = Object.fromEntries(
+        [...page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]),
+      );
+      if (action)
+        return this.visit(new URL(action.replace(/&amp;/g, "&"), url).href, { method: "POST", form: fields });
+    }
     return { status: res.status, page };
   }
 
@@ -73,9 +83,15 @@ export async function signIn(
   const url = new URL(authorizationUrl);
   const browser = opts.browser ?? new SignInBrowser(url.origin);
   let step = await browser.visit(url.href);
-  if (step.page?.includes('/login"')) step = await browser.submit(step.page, "login", { user });
-  if (step.page?.includes('/consent"')) {
-    step = await browser.submit(step.page, "consent", { decision: opts.consent ?? "allow" });
+  // Answer pages until the issuer sends the browser back to the client. Switching from one signed-in
+  // person to another ends the first session, after which the issuer asks who is signing in again.
+  for (let pages = 0; step.page && pages < 6; pages++) {
+    if (step.page.includes('/login"')) step = await browser.submit(step.page, "login", { user });
+    // A person whose role allows nothing there can only go back.
+    else if (step.page.includes("cannot use this server")) step = await browser.submit(step.page, "abort");
+    else if (step.page.includes('/consent"'))
+      step = await browser.submit(step.page, "consent", { decision: opts.consent ?? "allow" });
+    else break;
   }
   if (!step.redirect)
     throw new Error(`sign-in did not return to the client (HTTP ${step.status}):\n${step.page}`);

@@ -51,7 +51,7 @@ export interface RunningIssuer {
   /** Registers (or replaces) a client allowed to exchange tokens, e.g. once its resource URL is known. */
   registerExchangeClient(id: string, client: ExchangeClient): void;
   /** Lets people sign in to a client for this resource URL (an MCP server's), e.g. once its port is known. */
-  registerResource(url: string, resource?: ResourceRegistration): void;
+  registerResource(url: string, resource: ResourceRegistration): void;
   close(): Promise<void>;
 }
 
@@ -99,6 +99,8 @@ export async function startIssuer(opts: {
   const exchangeClients = new Map<string, ExchangeClient>();
   const provider = createProvider({ issuer: url, keys, identities, storage, resources });
   registerTokenExchange(provider, keys, exchangeClients, (roles, resource) => {
+    // A target the issuer knows as a resource caps the scopes at its own; otherwise the configured
+    // targets list is the only boundary and the person's roles decide.
     const atResource = resources.get(resource)?.scopes;
     return roleScopes(identities, roles).filter((s) => !atResource || atResource.includes(s));
   });
@@ -151,7 +153,7 @@ export async function startIssuer(opts: {
     url,
     keys,
     registerExchangeClient,
-    registerResource: (resourceUrl, resource = {}) => {
+    registerResource: (resourceUrl, resource) => {
       resources.set(resourceUrl, resource);
     },
     close: () =>

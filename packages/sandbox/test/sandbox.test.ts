@@ -66,6 +66,7 @@ describe("sandbox identity provider", () => {
         expect.arrayContaining(["authorization_code", "refresh_token", TOKEN_EXCHANGE_GRANT]),
       );
       expect(meta.grant_types_supported).not.toContain("implicit");
+      expect(meta).not.toHaveProperty("pushed_authorization_request_endpoint");
     } finally {
       await issuer.close();
     }
@@ -104,6 +105,40 @@ describe("sandbox identity provider", () => {
       expect((await fetch(authorize, { redirect: "manual" })).status).toBe(400);
     } finally {
       await second.close();
+    }
+  });
+
+  it("shares registered clients between two issuers on one data directory (a second sandbox)", async () => {
+    const [a, b] = await Promise.all([
+      startIssuer({ dataDir: dir, port: 0 }),
+      startIssuer({ dataDir: dir, port: 0 }),
+    ]);
+    try {
+      const register = async (url: string) =>
+        (
+          (await (
+            await fetch(`${url}/register`, {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({
+                redirect_uris: ["http://127.0.0.1:6274/oauth/callback"],
+                token_endpoint_auth_method: "none",
+              }),
+            })
+          ).json()) as { client_id: string }
+        ).client_id;
+      const fromA = await register(a.url);
+      const fromB = await register(b.url);
+      const saved = JSON.parse(readFileSync(join(dir, "issuer", "registered-clients.json"), "utf8"));
+      expect(Object.keys(saved).sort()).toEqual([fromA, fromB].sort());
+      // b knows a's client without a restart.
+      const authorize = new URL(`${b.url}/authorize`);
+      authorize.searchParams.set("client_id", fromA);
+      authorize.searchParams.set("response_type", "code");
+      expect((await fetch(authorize, { redirect: "manual" })).status).toBe(303);
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 

@@ -51,7 +51,11 @@ export function interactionRoutes(provider: Provider, identities: IdentityDirect
     const clientName = client?.clientName ?? String(details.params.client_id);
 
     if (req.method === "POST" && action === "abort") {
-      return finish(req, res, { error: "access_denied", error_description: "the person cancelled sign-in" });
+      const description =
+        details.prompt.name === "consent"
+          ? "the person's role allows none of the requested scopes, or they went back"
+          : "the person cancelled sign-in";
+      return finish(req, res, { error: "access_denied", error_description: description });
     }
 
     if (details.prompt.name === "login") {

@@ -76,6 +76,17 @@ export function consentPage(opts: {
         .join("")}${r.granted.length + r.refused.length === 0 ? "<li>no scopes</li>" : ""}</ul></li>`,
     )
     .join("\n");
+  if (opts.resources.every((r) => r.granted.length === 0)) {
+    // oidc-provider refuses a grant without scopes, so offer no Allow button that could only fail.
+    return page(
+      "Nothing to allow",
+      `<h1>${html(opts.user)} cannot use this server</h1>
+<p>${html(opts.clientName)} asks for scopes your role does not have:</p>
+<ul>${resources}</ul>
+<form method="post" action="/interaction/${html(opts.uid)}/abort"><button type="submit">Back to ${html(opts.clientName)}</button></form>
+<p class="note">Roles and their scopes are in <code>packages/sandbox/identities.json</code>; sign in as someone else to try another role.</p>`,
+    );
+  }
   return page(
     "Allow access",
     `<h1>${html(opts.clientName)} wants to act as ${html(opts.user)}</h1>

@@ -7,8 +7,8 @@ import type { SandboxStorage } from "./storage-adapter.ts";
 
 /** A protected resource (an MCP server's resource URL) this issuer mints access tokens for. */
 export interface ResourceRegistration {
-  /** The scopes a token for it may carry; defaults to every sandbox scope. */
-  scopes?: string[];
+  /** The scopes a token for it may carry: the server's own (`serverScopes(definition)`). */
+  scopes: string[];
 }
 
 const ACCESS_TOKEN_TTL = 3600;
@@ -61,6 +61,8 @@ export function createProvider(opts: {
     enabledJWA: { idTokenSigningAlgValues: [ISSUER_ALG] },
     features: {
       devInteractions: { enabled: false },
+      // Pushed requests would bypass the default scope below; no MCP client here needs them.
+      pushedAuthorizationRequests: { enabled: false },
       registration: { enabled: true },
       revocation: { enabled: true },
       userinfo: { enabled: false },
@@ -76,7 +78,7 @@ export function createProvider(opts: {
             );
           }
           return {
-            scope: (known.scopes ?? allScopes).join(" "),
+            scope: known.scopes.join(" "),
             audience: indicator,
             accessTokenTTL: ACCESS_TOKEN_TTL,
             accessTokenFormat: "jwt",
@@ -85,13 +87,15 @@ export function createProvider(opts: {
         },
       },
     },
-    // Codes go only to this machine or to https: a page elsewhere cannot register a plain-http catcher.
+    // Codes go only to this machine or to https: no plain-http catcher elsewhere, no custom schemes whose
+    // destination the consent page could not show.
     extraClientMetadata: {
       properties: ["redirect_uris"],
       validator: (_ctx, _key, value) => {
         for (const uri of (value as string[] | undefined) ?? []) {
           const u = URL.parse(uri);
-          if (u?.protocol === "http:" && !LOOPBACK.has(u.hostname)) {
+          const ok = u?.protocol === "https:" || (u?.protocol === "http:" && LOOPBACK.has(u.hostname));
+          if (!ok) {
             throw new errors.InvalidRedirectUri(
               `redirect_uris must be https or loopback http (localhost, 127.0.0.1, [::1]); ${uri} is neither`,
             );
@@ -141,7 +145,7 @@ export function createProvider(opts: {
       typeof resource === "string"
     ) {
       const known = resources.get(resource);
-      if (known) ctx.query = { ...ctx.query, scope: (known.scopes ?? allScopes).join(" ") };
+      if (known) ctx.query = { ...ctx.query, scope: known.scopes.join(" ") };
     }
     await next();
   });

@@ -2,6 +2,16 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Adapter, AdapterPayload } from "oidc-provider";
 
+/** The models oidc-provider revokes by grant (as its own memory adapter does). */
+const TOKEN_MODELS = new Set([
+  "AccessToken",
+  "AuthorizationCode",
+  "RefreshToken",
+  "DeviceCode",
+  "BackchannelAuthenticationRequest",
+  "ClientCredentials",
+]);
+
 interface Entry {
   payload: AdapterPayload;
   expiresAt?: number;
@@ -17,6 +27,7 @@ interface Entry {
 export class SandboxStorage {
   private readonly models = new Map<string, Map<string, Entry>>();
   private readonly ephemeralClients = new Set<string>();
+  private readonly removedClients = new Set<string>();
 
   constructor(private readonly clientsFile: string) {
     for (const [id, payload] of Object.entries(this.readClients())) this.table("Client").set(id, { payload });
@@ -47,8 +58,11 @@ export class SandboxStorage {
         storage.remove(this.name, id);
       }
       async revokeByGrantId(grantId: string) {
-        for (const [model, table] of storage.models) {
-          for (const [id, entry] of table) if (entry.payload.grantId === grantId) storage.remove(model, id);
+        // Only this model's tokens: an Interaction also carries a grantId, and deleting it would break a
+        // sign-in in progress (e.g. switching person, which revokes the previous person's grant).
+        if (!TOKEN_MODELS.has(this.name)) return;
+        for (const [id, entry] of storage.table(this.name)) {
+          if (entry.payload.grantId === grantId) storage.remove(this.name, id);
         }
       }
     };
@@ -77,7 +91,12 @@ export class SandboxStorage {
 
   private get(name: string, id: string): AdapterPayload | undefined {
     const entry = this.table(name).get(id);
-    if (!entry) return undefined;
+    if (!entry) {
+      // A client another issuer on this data directory registered since we started.
+      const registered = name === "Client" ? this.readClients()[id] : undefined;
+      if (registered) this.table(name).set(id, { payload: registered });
+      return registered;
+    }
     if (entry.expiresAt !== undefined && entry.expiresAt <= Date.now()) {
       this.table(name).delete(id);
       return undefined;
@@ -95,7 +114,10 @@ export class SandboxStorage {
 
   private remove(name: string, id: string) {
     const existed = this.table(name).delete(id);
-    if (existed && name === "Client" && !this.ephemeralClients.has(id)) this.writeClients();
+    if (existed && name === "Client" && !this.ephemeralClients.has(id)) {
+      this.removedClients.add(id);
+      this.writeClients();
+    }
   }
 
   private readClients(): Record<string, AdapterPayload> {
@@ -107,11 +129,18 @@ export class SandboxStorage {
   }
 
   private writeClients() {
-    const registered = Object.fromEntries(
-      [...this.table("Client")]
-        .filter(([id]) => !this.ephemeralClients.has(id))
-        .map(([id, e]) => [id, e.payload]),
-    );
+    // Another issuer on the same data directory (a second sandbox) may have registered clients since we
+    // started: keep theirs, minus any this process removed.
+    const registered = {
+      ...Object.fromEntries(
+        Object.entries(this.readClients()).filter(([id]) => !this.removedClients.has(id)),
+      ),
+      ...Object.fromEntries(
+        [...this.table("Client")]
+          .filter(([id]) => !this.ephemeralClients.has(id))
+          .map(([id, e]) => [id, e.payload]),
+      ),
+    };
     mkdirSync(dirname(this.clientsFile), { recursive: true, mode: 0o700 });
     const tmp = `${this.clientsFile}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(registered, null, 2), { mode: 0o600 });
