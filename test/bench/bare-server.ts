@@ -5,11 +5,12 @@
  *
  *   node --import tsx test/bench/bare-server.ts [http|stdio]
  *
- * Over HTTP it binds 127.0.0.1 on an ephemeral port and writes one JSON line with `"serving on http"` and
- * the URL to stderr, the same line the kit logs, so `spawnHttpServer` can start it too.
+ * Over HTTP it binds 127.0.0.1 on an ephemeral port and announces its URL the way kit servers do
+ * (`announceServing`), so `spawnHttpServer` can start it too.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { announceServing } from "@gatehouse/kit/testing";
 import { toNodeHandler } from "@modelcontextprotocol/node";
 import { createMcpHandler, McpServer } from "@modelcontextprotocol/server";
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
@@ -83,7 +84,7 @@ if (process.argv[2] === "stdio") {
   http.listen(0, "127.0.0.1", () => {
     const { port } = http.address() as AddressInfo;
     const url = `http://127.0.0.1:${port}/mcp`;
-    process.stderr.write(`${JSON.stringify({ level: 30, msg: "serving on http", url })}\n`);
+    announceServing(url);
   });
   const close = () =>
     new Promise<void>((resolve) => {

@@ -8,6 +8,7 @@ import { createGovernance, type Governance } from "./governance-context.ts";
 import { IDENTITY_KEY, type RunningHttp, startHttp } from "./http-transport.ts";
 import { createLogger } from "./logger.ts";
 import { createMcpServerFactory, type IdentityResolver } from "./mcp-server.ts";
+import { announceServing } from "./spawn-server.ts";
 import { startStdio, stdioIdentity } from "./stdio-transport.ts";
 
 export interface RunningServer {
@@ -105,11 +106,6 @@ export async function runServer<S extends Services>(
     },
   });
   log.info({ url: http.url, store: gov.store.dialect }, "serving on http");
-  // A parent that spawned us with an IPC channel (gatehouse start, the tests) learns we are up whatever
-  // the log level; the channel must not keep the process alive once it is asked to stop.
-  if (process.send) {
-    process.send({ gatehouse: "serving", url: http.url });
-    process.channel?.unref();
-  }
+  announceServing(http.url);
   return { url: http.url, config, gov, close: () => shutdown(http) };
 }

@@ -4,6 +4,16 @@ import { once } from "node:events";
 /** How to start a server package's entry point as a real process. */
 export const tsxLoader = import.meta.resolve("tsx");
 
+/**
+ * Tells a parent that spawned this process with an IPC channel (`spawnHttpServer`) that it serves `url`,
+ * whatever the log level; the channel then stops keeping the process alive.
+ */
+export function announceServing(url: string): void {
+  if (!process.send) return;
+  process.send({ gatehouse: "serving", url });
+  process.channel?.unref();
+}
+
 export interface SpawnedServer {
   url: string;
   process: ChildProcess;
