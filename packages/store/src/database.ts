@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import pg from "pg";
+import { withStatementCache } from "./statement-cache.ts";
 import type { GatehouseTables } from "./tables.ts";
 
 export type Dialect = "sqlite" | "postgres";
@@ -55,6 +56,8 @@ export function openStore(opts: { databaseUrl?: string; sqlitePath: string }): S
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("synchronous = NORMAL");
-  const db = new Kysely<GatehouseTables>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<GatehouseTables>({
+    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+  });
   return { db, dialect: "sqlite", location: file, close: () => db.destroy() };
 }

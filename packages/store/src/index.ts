@@ -1,6 +1,7 @@
 export { type Dialect, describeUrl, isPostgresUrl, openStore, type Store } from "./database.ts";
 export { migrateToLatest } from "./migrate.ts";
 export { defaultDataDir, repoRoot } from "./paths.ts";
+export { withStatementCache } from "./statement-cache.ts";
 export type {
   ApprovalsTable,
   AuditEventsTable,

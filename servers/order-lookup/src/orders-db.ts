@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { withStatementCache } from "@gatehouse/store";
 import SQLite from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
 import type { DB } from "./generated/orders-db.ts";
@@ -18,5 +19,5 @@ export function openOrdersDb(url: string): OrdersDb {
   }
   const sqlite = new SQLite(file, { readonly: true, fileMustExist: true });
   sqlite.pragma("query_only = ON");
-  return new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
 }
