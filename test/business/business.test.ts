@@ -160,6 +160,59 @@ describe("business server: findings across systems, as the caller", () => {
     expect(textOf(byDomain)).toBe("no account with domain greatlakesfreight.com is visible to you");
   });
 
+  it("ranks the accounts at risk in alice's tenant only, from orders and tickets, as alice", async () => {
+    const r = (await alice.callTool({ name: "accounts_at_risk", arguments: { limit: 5 } })) as ToolResult;
+    expect(r.isError, textOf(r)).toBe(false);
+    const f = r.structuredContent as {
+      tenant: string;
+      accounts: Array<{
+        customer_id: string;
+        severity: string;
+        late_orders: number;
+        overdue_invoices: number;
+      }>;
+      sources: Record<string, { status: string }>;
+    };
+    expect(f.tenant).toBe("emea");
+    expect(f.accounts.length).toBeGreaterThan(0);
+    expect(f.accounts.length).toBeLessThanOrEqual(5);
+    expect(Object.values(f.sources).every((s) => s.status === "ok")).toBe(true);
+    expect(f.accounts.every((a) => a.late_orders + a.overdue_invoices > 0)).toBe(true);
+    // Every account is one alice may read in the orders system herself.
+    const orders = await connectHttp(orderLookup.url, await env.mint("alice", { audience: orderLookup.url }));
+    try {
+      for (const a of f.accounts) {
+        const own = await orders.callTool({
+          name: "list_customer_orders",
+          arguments: { customer_id: a.customer_id, limit: 1 },
+        });
+        expect(own.isError, `${a.customer_id}: ${textOf(own)}`).toBe(false);
+      }
+    } finally {
+      await orders.close();
+    }
+    const events = await env.audit.byCorrelation(String(r._meta?.["io.gatehouse/correlation-id"]));
+    expect(new Set(events.map((e) => e.server))).toEqual(
+      new Set(["business", "order-lookup", "ticket-draft"]),
+    );
+    expect(events.every((e) => e.user_id === "alice")).toBe(true);
+  });
+
+  it("refuses alice the na tenant's accounts at risk at the business gate, and audits it", async () => {
+    const r = (await alice.callTool({
+      name: "accounts_at_risk",
+      arguments: { tenant: "na" },
+    })) as ToolResult;
+    expect(r.isError).toBe(true);
+    // Refused at the gate, before any downstream call is made.
+    expect(textOf(r)).toBe("tenant na is not yours; you may read emea");
+    const events = await env.audit.byCorrelation(String(r._meta?.["io.gatehouse/correlation-id"]));
+    expect(events.map((e) => [e.server, e.type])).toEqual([
+      ["business", "tool.requested"],
+      ["business", "tool.denied"],
+    ]);
+  });
+
   it("cannot be used to pass alice's token through: her business token is refused by the domain servers", async () => {
     const token = await env.mint("alice", { audience: business.url });
     const res = await rawRequest(orderLookup.url, {

@@ -23,8 +23,36 @@ export interface TicketsPart {
   drafts: Array<{ customer_id: string | null; status: string }>;
 }
 
-const status = z.enum(["ok", "not_found", "unavailable"]);
-const reason = z.enum(["refused", "not_found", "timeout", "error", "token_exchange_failed"]).nullable();
+export const status = z.enum(["ok", "not_found", "unavailable"]);
+export const reason = z
+  .enum(["refused", "not_found", "timeout", "error", "token_exchange_failed"])
+  .nullable();
+/** The risk vocabulary every finding shares, so agents read one set of flags. */
+export const riskFlag = z.object({
+  flag: z.enum([
+    "late_orders",
+    "overdue_invoices",
+    "high_unpaid_balance",
+    "no_account_owner",
+    "system_unavailable",
+  ]),
+  severity: z.enum(["low", "medium", "high"]),
+});
+export type RiskFlag = z.infer<typeof riskFlag>;
+
+/** Late orders: three or more is high. */
+export const lateOrdersFlag = (count: number): RiskFlag | undefined =>
+  count > 0 ? { flag: "late_orders", severity: count >= 3 ? "high" : "medium" } : undefined;
+/** Overdue invoices: graded by the most overdue. */
+export const overdueFlag = (worstDays: number | undefined): RiskFlag | undefined =>
+  worstDays !== undefined && worstDays > 0
+    ? { flag: "overdue_invoices", severity: worstDays > 60 ? "high" : worstDays > 30 ? "medium" : "low" }
+    : undefined;
+/** An unpaid balance over 10 000 (in cents of its currency); over 50 000 is high. */
+export const balanceFlag = (cents: number): RiskFlag | undefined =>
+  cents > 1_000_000
+    ? { flag: "high_unpaid_balance", severity: cents > 5_000_000 ? "high" : "medium" }
+    : undefined;
 const LIFECYCLE = [
   "subscriber",
   "lead",
@@ -69,18 +97,7 @@ export const accountHealthFinding = z.object({
       .nullable(),
   }),
   tickets: z.object({ status, reason, open_drafts: z.number().int() }),
-  risk_flags: z.array(
-    z.object({
-      flag: z.enum([
-        "late_orders",
-        "overdue_invoices",
-        "high_unpaid_balance",
-        "no_account_owner",
-        "system_unavailable",
-      ]),
-      severity: z.enum(["low", "medium", "high"]),
-    }),
-  ),
+  risk_flags: z.array(riskFlag),
 });
 
 export type AccountHealthFinding = z.infer<typeof accountHealthFinding>;
@@ -135,14 +152,11 @@ export function buildAccountHealth(input: {
         ? "other"
         : null;
 
-  const flags: AccountHealthFinding["risk_flags"] = [];
-  if (lateOrders > 0) flags.push({ flag: "late_orders", severity: lateOrders >= 3 ? "high" : "medium" });
-  if (overdue.length > 0) {
-    const worst = Math.max(...overdue.map((i) => i.days_overdue));
-    flags.push({ flag: "overdue_invoices", severity: worst > 60 ? "high" : worst > 30 ? "medium" : "low" });
-  }
-  if (unpaidTotal > 1_000_000)
-    flags.push({ flag: "high_unpaid_balance", severity: unpaidTotal > 5_000_000 ? "high" : "medium" });
+  const flags: RiskFlag[] = [
+    lateOrdersFlag(lateOrders),
+    overdueFlag(overdue.length ? Math.max(...overdue.map((i) => i.days_overdue)) : undefined),
+    balanceFlag(unpaidTotal),
+  ].filter((f): f is RiskFlag => f !== undefined);
   if (company && !company.owner_id) flags.push({ flag: "no_account_owner", severity: "low" });
   if ([crm, orders, tickets].some((p) => p.status === "unavailable"))
     flags.push({ flag: "system_unavailable", severity: "medium" });
