@@ -213,6 +213,69 @@ describe("business server: findings across systems, as the caller", () => {
     ]);
   });
 
+  it("briefs alice on escalating a late emea order: promise, delay, account owner, the Jira issue about it", async () => {
+    const orders = await connectHttp(orderLookup.url, await env.mint("alice", { audience: orderLookup.url }));
+    let orderId: string;
+    try {
+      const late = (await orders.callTool({
+        name: "list_customer_orders",
+        arguments: { customer_id: "CUST-0001", limit: 50 },
+      })) as ToolResult;
+      const list = (late.structuredContent as { orders: Array<{ order_id: string; late: boolean }> }).orders;
+      orderId = (list.find((o) => o.late) ?? list[0]!).order_id;
+    } finally {
+      await orders.close();
+    }
+    // Someone filed a Jira issue about this order (straight into Jira, as people do).
+    const filed = await fetch(`${jira.url}/rest/api/3/issue`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Basic ${Buffer.from(`${jira.email}:${jira.apiToken}`).toString("base64")}`,
+      },
+      body: JSON.stringify({
+        fields: {
+          project: { key: "SUP" },
+          issuetype: { name: "Task" },
+          summary: `Customer chasing ${orderId}`,
+        },
+      }),
+    });
+    expect(filed.status).toBe(201);
+    const { key } = (await filed.json()) as { key: string };
+
+    const r = (await alice.callTool({
+      name: "order_escalation_brief",
+      arguments: { order_id: orderId },
+    })) as ToolResult;
+    expect(r.isError, textOf(r)).toBe(false);
+    const b = r.structuredContent as {
+      order: { order_id: string; tenant: string; promised_at: string; days_late: number; late: boolean };
+      account: { customer_id: string; company_id: string | null; owner_id: string | null };
+      tickets: { status: string; related_issues: string[] };
+    };
+    expect(b.order).toMatchObject({ order_id: orderId, tenant: "emea" });
+    expect(b.order.late ? b.order.days_late > 0 : b.order.days_late === 0).toBe(true);
+    expect(b.account).toMatchObject({ customer_id: "CUST-0001", company_id: "1001" });
+    expect(b.tickets).toMatchObject({ status: "ok", related_issues: [key] });
+    const events = await env.audit.byCorrelation(String(r._meta?.["io.gatehouse/correlation-id"]));
+    expect(new Set(events.map((e) => e.server))).toEqual(
+      new Set(["business", "order-lookup", "crm-read", "ticket-draft"]),
+    );
+    expect(events.every((e) => e.user_id === "alice")).toBe(true);
+  });
+
+  it("refuses alice a brief on an na order, and says when an order does not exist", async () => {
+    const na = await alice.callTool({ name: "order_escalation_brief", arguments: { order_id: "SO-100200" } });
+    expect(na.isError).toBe(true);
+    expect(textOf(na)).toBe("refused by order-lookup: order SO-100200 is in tenant na; you may read emea");
+    const missing = await alice.callTool({
+      name: "order_escalation_brief",
+      arguments: { order_id: "SO-999999" },
+    });
+    expect(textOf(missing)).toBe("order SO-999999 does not exist");
+  });
+
   it("cannot be used to pass alice's token through: her business token is refused by the domain servers", async () => {
     const token = await env.mint("alice", { audience: business.url });
     const res = await rawRequest(orderLookup.url, {

@@ -1,4 +1,5 @@
 import { type ToolContext, ToolError } from "@gatehouse/kit";
+import { findCompany } from "./crm-lookup.ts";
 import type { Downstream, DownstreamResult } from "./downstream.ts";
 import { buildAccountHealth, type CrmCompany, type OrdersPart, type TicketsPart } from "./findings.ts";
 import { companyDomains, normalizeDomain, sameAccount } from "./join-keys.ts";
@@ -38,22 +39,7 @@ export async function accountHealth(
   }
 
   // CRM: the company for these domains. Its full domain list also serves the orders join below.
-  const crmBranch = async (): Promise<{ result?: DownstreamResult<CrmCompany>; domains: string[] }> => {
-    if (crm) return { result: crm, domains };
-    const found = await down.call<{
-      companies: Array<{ company_id: string; domain: string | null; additional_domains: string[] }>;
-    }>(ctx, "crm-read", "search_companies", { query: domain, limit: 10 });
-    if (!found.ok) return { result: found, domains };
-    const match = found.value.companies.find((c) =>
-      companyDomains(c.domain, c.additional_domains).some((d) => domains.includes(d)),
-    );
-    if (!match) return { domains };
-    return {
-      result: await down.call<CrmCompany>(ctx, "crm-read", "get_company", { company_id: match.company_id }),
-      domains: companyDomains(match.domain, match.additional_domains),
-    };
-  };
-  const crmPromise = crmBranch();
+  const crmPromise = crm ? Promise.resolve({ result: crm, domains }) : findCompany(down, ctx, domains);
 
   // Orders: the customer whose domain is one of the account's. Searched by the asked-for domain first, in
   // parallel with the CRM; only if that misses are the CRM's other domains tried (a second domain).

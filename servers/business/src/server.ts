@@ -4,6 +4,7 @@ import { z } from "zod";
 import { Downstream } from "./downstream.ts";
 import { accountHealthTool, type BusinessServices } from "./tools/account-health.ts";
 import { accountsAtRiskTool } from "./tools/accounts-at-risk.ts";
+import { orderEscalationBriefTool } from "./tools/order-escalation-brief.ts";
 
 const env = z.object({
   BUSINESS_ORDER_LOOKUP_URL: z.url().default("http://127.0.0.1:7101/mcp"),
@@ -29,7 +30,7 @@ export const business = defineServer<BusinessServices>({
   defaultPort: 7105,
   policyDir: join(import.meta.dirname, "..", "policy"),
   tokenExchange: true,
-  tools: [accountHealthTool, accountsAtRiskTool],
+  tools: [accountHealthTool, accountsAtRiskTool, orderEscalationBriefTool],
   async services({ config, env: source }) {
     const parsed = env.safeParse(source);
     if (!parsed.success)
