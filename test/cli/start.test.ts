@@ -18,7 +18,7 @@ import { EMEA_ORDER } from "../support/servers.ts";
  */
 describe("gatehouse start (the README's first command)", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "gatehouse-start-"));
-  const offset = 300 + Math.floor(Math.random() * 600);
+  const offset = 100 * (3 + Math.floor(Math.random() * 7));
   let child: ChildProcess;
   let stdout = "";
   let stderr = "";

@@ -9,8 +9,9 @@ export function portOffset(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.GATEHOUSE_PORT_OFFSET;
   if (raw === undefined || raw === "") return 0;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 1000)
-    throw new Error(`GATEHOUSE_PORT_OFFSET must be a whole number from 0 to 1000, not "${raw}"`);
+  // Whole hundreds: the sandbox's own ports span 7100-7199, so a smaller shift would land on them.
+  if (!Number.isInteger(n) || n < 0 || n > 1000 || n % 100 !== 0)
+    throw new Error(`GATEHOUSE_PORT_OFFSET must be 0, 100, 200, … up to 1000, not "${raw}"`);
   return n;
 }
 

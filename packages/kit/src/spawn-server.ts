@@ -44,10 +44,11 @@ export async function spawnHttpServer(
     log = (log + chunk).slice(-64 * 1024);
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${entry} did not start within ${timeoutMs} ms:\n${log}`)),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => {
+      // Never leave a half-started server behind (nor the pipes that would keep the parent alive).
+      child.kill("SIGKILL");
+      reject(new Error(`${entry} did not start within ${timeoutMs} ms:\n${log}`));
+    }, timeoutMs);
     child.on("message", (m: { gatehouse?: string; url?: string }) => {
       if (m?.gatehouse !== "serving" || !m.url) return;
       clearTimeout(timer);

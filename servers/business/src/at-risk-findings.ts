@@ -12,7 +12,7 @@ import {
 
 /** What order-lookup and ticket-draft return, as far as this finding reads it. */
 export interface LateOrdersPart {
-  orders: Array<{ customer_id: string; tenant: string; days_late: number }>;
+  orders: Array<{ order_id: string; customer_id: string; tenant: string; days_late: number }>;
   next_cursor: string | null;
 }
 export interface OverdueInvoicesPart {
@@ -27,22 +27,30 @@ export interface OverdueInvoicesPart {
 }
 export interface DraftsPart {
   drafts: Array<{ customer_id: string | null; status: string }>;
+  next_cursor: string | null;
 }
 
 const source = z.object({ status, reason });
+const CUSTOMER_ID = /^CUST-\d{4,8}$/;
 
 /** Accounts at risk in one tenant: ids, counts, amounts and flags, worst first. Nothing else. */
 export const accountsAtRiskFinding = z.object({
   tenant: z.string(),
   accounts: z.array(
     z.object({
-      customer_id: z.string().describe("Orders customer id, for order-lookup's list_customer_orders"),
+      customer_id: z
+        .string()
+        .regex(CUSTOMER_ID)
+        .describe("Orders customer id, for order-lookup's list_customer_orders"),
       severity: z.enum(["low", "medium", "high"]),
       late_orders: z.number().int(),
       max_days_late: z.number().int(),
       overdue_invoices: z.number().int(),
       max_days_overdue: z.number().int(),
-      overdue_total_cents: z.number().int(),
+      overdue_total_cents: z
+        .number()
+        .int()
+        .describe("Overdue amount in `currency`; with several currencies, the largest one's total"),
       currency: z
         .string()
         .regex(/^[A-Z]{3}$/)
@@ -83,7 +91,7 @@ export function buildAccountsAtRisk(input: {
   drafts: DownstreamResult<DraftsPart>;
 }): AccountsAtRiskFinding {
   type Tally = {
-    late: number[];
+    late: Map<string, number>;
     overdue: Array<{ days: number; cents: number; currency: string }>;
     drafts: number;
   };
@@ -91,32 +99,41 @@ export function buildAccountsAtRisk(input: {
   const of = (id: string) => {
     let t = tally.get(id);
     if (!t) {
-      t = { late: [], overdue: [], drafts: 0 };
+      t = { late: new Map(), overdue: [], drafts: 0 };
       tally.set(id, t);
     }
     return t;
   };
+  // Only this tenant's rows, and only ids that look like ids: nothing else may reach the caller.
+  const mine = (row: { tenant: string; customer_id: string }) =>
+    row.tenant === input.tenant && CUSTOMER_ID.test(row.customer_id);
   const late = input.late.ok ? input.late.value : undefined;
   const overdue = input.overdue.ok ? input.overdue.value : undefined;
-  for (const o of late?.orders ?? []) if (o.tenant === input.tenant) of(o.customer_id).late.push(o.days_late);
+  const drafts = input.drafts.ok ? input.drafts.value : undefined;
+  // Counted by order id, so an order listed twice is still one late order.
+  for (const o of late?.orders ?? []) if (mine(o)) of(o.customer_id).late.set(o.order_id, o.days_late);
   for (const i of overdue?.invoices ?? []) {
-    if (i.tenant === input.tenant && i.days_overdue > 0) {
+    if (mine(i) && i.days_overdue > 0) {
       of(i.customer_id).overdue.push({
         days: i.days_overdue,
         cents: Math.max(0, Math.round(i.outstanding_cents)),
-        currency: i.currency,
+        currency: /^[A-Z]{3}$/.test(i.currency) ? i.currency : "",
       });
     }
   }
-  const drafts = input.drafts.ok ? input.drafts.value.drafts : [];
-  for (const d of drafts)
+  for (const d of drafts?.drafts ?? []) {
     if (d.status === "draft" && d.customer_id && tally.has(d.customer_id)) of(d.customer_id).drafts++;
+  }
 
   const accounts = [...tally].map(([customer_id, t]) => {
-    const overdueTotal = t.overdue.reduce((n, i) => n + i.cents, 0);
+    // Amounts in different currencies are never added together: the largest currency's total counts.
+    const byCurrency = new Map<string, number>();
+    for (const i of t.overdue) byCurrency.set(i.currency, (byCurrency.get(i.currency) ?? 0) + i.cents);
+    const [currency, overdueTotal] = [...byCurrency].sort((a, b) => b[1] - a[1])[0] ?? ["", 0];
     const worstOverdue = t.overdue.length ? Math.max(...t.overdue.map((i) => i.days)) : 0;
+    const lateDays = [...t.late.values()];
     const flags = [
-      lateOrdersFlag(t.late.length),
+      lateOrdersFlag(lateDays.length),
       overdueFlag(worstOverdue),
       balanceFlag(overdueTotal),
     ].filter((f): f is RiskFlag => f !== undefined);
@@ -127,19 +144,21 @@ export function buildAccountsAtRisk(input: {
     return {
       customer_id,
       severity,
-      late_orders: t.late.length,
-      max_days_late: t.late.length ? Math.max(...t.late) : 0,
+      late_orders: lateDays.length,
+      max_days_late: lateDays.length ? Math.max(...lateDays) : 0,
       overdue_invoices: t.overdue.length,
       max_days_overdue: worstOverdue,
       overdue_total_cents: overdueTotal,
-      currency: t.overdue.map((i) => i.currency).find((c) => /^[A-Z]{3}$/.test(c)) ?? null,
+      currency: currency || null,
       open_drafts: t.drafts,
       risk_flags: flags,
       score: flags.reduce((n, f) => n + RANK[f.severity], 0),
     };
   });
+  // Worst first: the overall severity, then how many things are wrong, then money, then delay.
   accounts.sort(
     (a, b) =>
+      RANK[b.severity] - RANK[a.severity] ||
       b.score - a.score ||
       b.overdue_total_cents - a.overdue_total_cents ||
       b.max_days_late - a.max_days_late ||
@@ -157,6 +176,7 @@ export function buildAccountsAtRisk(input: {
     complete:
       Object.values(sources).every((s) => s.status === "ok") &&
       late?.next_cursor == null &&
-      overdue?.next_cursor == null,
+      overdue?.next_cursor == null &&
+      drafts?.next_cursor == null,
   };
 }

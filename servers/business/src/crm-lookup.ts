@@ -14,10 +14,12 @@ export async function findCompany(
   down: Downstream,
   ctx: Ctx,
   domains: string[],
+  /** The tenant to search (the caller's when omitted). */
+  tenant?: string,
 ): Promise<{ result?: DownstreamResult<CrmCompany>; domains: string[] }> {
   const found = await down.call<{
     companies: Array<{ company_id: string; domain: string | null; additional_domains: string[] }>;
-  }>(ctx, "crm-read", "search_companies", { query: domains[0], limit: 10 });
+  }>(ctx, "crm-read", "search_companies", { query: domains[0], limit: 10, ...(tenant ? { tenant } : {}) });
   if (!found.ok) return { result: found, domains };
   const match = found.value.companies.find((c) =>
     companyDomains(c.domain, c.additional_domains).some((d) => domains.includes(d)),

@@ -32,10 +32,16 @@ export async function escalationBrief(
   const order = got.value.order;
   const domain = normalizeDomain(order.customer.domain);
   const started = Date.now();
+  // Everything else is read in the order's tenant (an admin may brief on any tenant's order).
+  const tenant = order.tenant;
   const [crm, related, drafts] = await Promise.all([
-    domain ? findCompany(down, ctx, [domain]).then((c) => c.result) : Promise.resolve(undefined),
-    down.call<RelatedTicketsPart>(ctx, "ticket-draft", "search_tickets", { text: orderId, limit: 10 }),
-    down.call<DraftsPart>(ctx, "ticket-draft", "list_ticket_drafts", { status: "draft", limit: 50 }),
+    domain ? findCompany(down, ctx, [domain], tenant).then((c) => c.result) : Promise.resolve(undefined),
+    down.call<RelatedTicketsPart>(ctx, "ticket-draft", "search_tickets", {
+      text: orderId,
+      tenant,
+      limit: 10,
+    }),
+    down.call<DraftsPart>(ctx, "ticket-draft", "list_ticket_drafts", { status: "draft", tenant, limit: 50 }),
   ]);
   ctx.annotate("fanout", { ms: Date.now() - started, crm: crm?.ok ?? null, tickets: related.ok });
   return buildEscalationBrief({ order, crm, related, drafts, now });

@@ -20,7 +20,7 @@ export interface RelatedTicketsPart {
   tickets: Array<{ key: string; tenant: string; status: string | null }>;
 }
 export interface DraftsPart {
-  drafts: Array<{ customer_id: string | null; status: string }>;
+  drafts: Array<{ customer_id: string | null; tenant: string; status: string }>;
 }
 
 const ORDER_STATUS = ["open", "shipped", "delivered", "cancelled", "other"] as const;
@@ -35,7 +35,7 @@ export const escalationBrief = z.object({
     order_id: z.string(),
     tenant: z.string(),
     status: z.enum(ORDER_STATUS),
-    promised_at: isoTime.describe("What the customer was promised"),
+    promised_at: isoTime.nullable().describe("What the customer was promised"),
     late: z.boolean(),
     days_late: z.number().int(),
   }),
@@ -53,7 +53,7 @@ export const escalationBrief = z.object({
         .string()
         .regex(/^[A-Z]{3}$/)
         .nullable(),
-      due_at: isoTime,
+      due_at: isoTime.nullable(),
       days_overdue: z.number().int(),
     })
     .nullable(),
@@ -77,7 +77,13 @@ export type EscalationBrief = z.infer<typeof escalationBrief>;
 const DAY = 86_400_000;
 const oneOf = <T extends readonly string[]>(values: T, v: string | null | undefined): T[number] =>
   (values as readonly string[]).includes(v ?? "") ? (v as T[number]) : ("other" as T[number]);
-const daysSince = (iso: string, now: number) => Math.max(0, Math.floor((now - Date.parse(iso)) / DAY));
+/** A system's timestamp as ISO 8601 UTC, or null when it is not a date at all. */
+const iso = (value: string | null | undefined): string | null => {
+  const t = value ? Date.parse(value) : Number.NaN;
+  return Number.isFinite(t) ? new Date(t).toISOString() : null;
+};
+const daysSince = (when: string | null, now: number) =>
+  when ? Math.max(0, Math.floor((now - Date.parse(when)) / DAY)) : 0;
 const partOf = (r: DownstreamResult<unknown> | undefined) =>
   !r
     ? { status: "not_found" as const, reason: null }
@@ -100,7 +106,9 @@ export function buildEscalationBrief(input: {
   now: number;
 }): EscalationBrief {
   const o = input.order;
-  const shipments = [...o.shipments].sort((a, b) => (a.shipped_at ?? "").localeCompare(b.shipped_at ?? ""));
+  const shipments = o.shipments
+    .map((s) => ({ status: s.status, shipped_at: iso(s.shipped_at), delivered_at: iso(s.delivered_at) }))
+    .sort((a, b) => (a.shipped_at ?? "").localeCompare(b.shipped_at ?? ""));
   const latest = shipments.at(-1);
   const delivered =
     shipments
@@ -108,9 +116,13 @@ export function buildEscalationBrief(input: {
       .filter((d): d is string => !!d)
       .sort()
       .at(-1) ?? null;
-  const daysLate = o.late ? daysSince(o.promised_at, input.now) : 0;
-  const company = input.crm?.ok ? input.crm.value.company : undefined;
-  const daysOverdue = o.invoice?.overdue ? daysSince(o.invoice.due_at, input.now) : 0;
+  const promised = iso(o.promised_at);
+  const dueAt = iso(o.invoice?.due_at);
+  const daysLate = o.late ? daysSince(promised, input.now) : 0;
+  // A company from another tenant is not this order's account, whatever its domain says.
+  const company =
+    input.crm?.ok && input.crm.value.company.tenant === o.tenant ? input.crm.value.company : undefined;
+  const daysOverdue = o.invoice?.overdue ? daysSince(dueAt, input.now) : 0;
   const crm = partOf(input.crm);
   const tickets = partOf(input.related);
   const related = input.related?.ok
@@ -120,7 +132,7 @@ export function buildEscalationBrief(input: {
     : [];
   const openDrafts = input.drafts?.ok
     ? input.drafts.value.drafts.filter(
-        (d) => d.status === "draft" && d.customer_id === o.customer.customer_id,
+        (d) => d.status === "draft" && d.tenant === o.tenant && d.customer_id === o.customer.customer_id,
       ).length
     : 0;
 
@@ -137,7 +149,7 @@ export function buildEscalationBrief(input: {
       order_id: o.order_id,
       tenant: o.tenant,
       status: oneOf(ORDER_STATUS, o.status),
-      promised_at: o.promised_at,
+      promised_at: promised,
       late: o.late,
       days_late: daysLate,
     },
@@ -152,7 +164,7 @@ export function buildEscalationBrief(input: {
           status: oneOf(INVOICE_STATUS, o.invoice.status),
           outstanding_cents: Math.max(0, Math.round(o.invoice.outstanding_cents)),
           currency: /^[A-Z]{3}$/.test(o.total.currency) ? o.total.currency : null,
-          due_at: o.invoice.due_at,
+          due_at: dueAt,
           days_overdue: daysOverdue,
         }
       : null,

@@ -10,9 +10,15 @@ import {
 import type { DownstreamResult } from "../src/downstream.ts";
 
 const ok = <T>(value: T): DownstreamResult<T> => ({ ok: true, value });
+let orderSeq = 100000;
 const late = (rows: Array<[string, number]>, tenant = "emea"): DownstreamResult<LateOrdersPart> =>
   ok({
-    orders: rows.map(([customer_id, days_late]) => ({ customer_id, tenant, days_late })),
+    orders: rows.map(([customer_id, days_late]) => ({
+      order_id: `SO-${++orderSeq}`,
+      customer_id,
+      tenant,
+      days_late,
+    })),
     next_cursor: null,
   });
 const overdue = (
@@ -30,7 +36,7 @@ const overdue = (
     next_cursor: null,
   });
 const drafts = (ids: string[]): DownstreamResult<DraftsPart> =>
-  ok({ drafts: ids.map((customer_id) => ({ customer_id, status: "draft" })) });
+  ok({ drafts: ids.map((customer_id) => ({ customer_id, status: "draft" })), next_cursor: null });
 
 describe("accounts at risk", () => {
   it("tallies per customer and ranks the worst first", () => {
@@ -75,18 +81,86 @@ describe("accounts at risk", () => {
     expect(f.complete).toBe(true);
   });
 
-  it("drops rows from another tenant and honours the limit", () => {
-    const f = buildAccountsAtRisk({
+  it("drops rows from another tenant, and honours the limit", () => {
+    const input = {
       tenant: "emea",
-      limit: 1,
-      late: late([["CUST-0500", 30]], "na"),
+      late: late([["CUST-0500", 300]], "na"),
       overdue: overdue([
         ["CUST-0001", 5, 100],
         ["CUST-0002", 40, 100],
       ]),
       drafts: drafts([]),
+    };
+    expect(buildAccountsAtRisk({ ...input, limit: 10 }).accounts.map((a) => a.customer_id)).toEqual([
+      "CUST-0002",
+      "CUST-0001",
+    ]);
+    expect(buildAccountsAtRisk({ ...input, limit: 1 }).accounts.map((a) => a.customer_id)).toEqual([
+      "CUST-0002",
+    ]);
+  });
+
+  it("ranks by overall severity first, counts an order once, and never adds currencies together", () => {
+    const order = (order_id: string, customer_id: string, days_late: number) => ({
+      order_id,
+      customer_id,
+      tenant: "emea",
+      days_late,
     });
-    expect(f.accounts.map((a) => a.customer_id)).toEqual(["CUST-0002"]);
+    const f = buildAccountsAtRisk({
+      tenant: "emea",
+      limit: 10,
+      late: ok({
+        orders: [
+          // CUST-0003's one late order, listed twice.
+          order("SO-300001", "CUST-0003", 10),
+          order("SO-300001", "CUST-0003", 10),
+          // CUST-0001: two medium flags (score 4); CUST-0002: one high flag (three late orders, score 3).
+          order("SO-200001", "CUST-0001", 5),
+          order("SO-200002", "CUST-0002", 2),
+          order("SO-200003", "CUST-0002", 2),
+          order("SO-200004", "CUST-0002", 2),
+        ],
+        next_cursor: null,
+      }),
+      overdue: ok({
+        invoices: [
+          {
+            customer_id: "CUST-0001",
+            tenant: "emea",
+            days_overdue: 45,
+            outstanding_cents: 10,
+            currency: "EUR",
+          },
+          {
+            customer_id: "CUST-0004",
+            tenant: "emea",
+            days_overdue: 5,
+            outstanding_cents: 600_000,
+            currency: "EUR",
+          },
+          {
+            customer_id: "CUST-0004",
+            tenant: "emea",
+            days_overdue: 5,
+            outstanding_cents: 500_000,
+            currency: "USD",
+          },
+        ],
+        next_cursor: null,
+      }),
+      drafts: drafts([]),
+    });
+    expect(f.accounts.map((a) => [a.customer_id, a.severity])).toEqual([
+      ["CUST-0002", "high"],
+      ["CUST-0001", "medium"],
+      ["CUST-0003", "medium"],
+      ["CUST-0004", "low"],
+    ]);
+    expect(f.accounts.find((a) => a.customer_id === "CUST-0003")?.late_orders).toBe(1);
+    const mixed = f.accounts.find((a) => a.customer_id === "CUST-0004")!;
+    expect(mixed).toMatchObject({ overdue_total_cents: 600_000, currency: "EUR" });
+    expect(mixed.risk_flags.map((r) => r.flag)).not.toContain("high_unpaid_balance");
   });
 
   it("marks an unavailable source and a second page as incomplete, without failing", () => {
@@ -127,6 +201,7 @@ describe("accounts at risk", () => {
             value: fc.record({
               orders: fc.array(
                 fc.record({
+                  order_id: fc.stringMatching(/^SO-\d{6}$/),
                   customer_id: customer,
                   tenant: fc.constantFrom("emea", "na"),
                   days_late: fc.nat(400),
@@ -164,6 +239,7 @@ describe("accounts at risk", () => {
               drafts: fc.array(
                 fc.record({ customer_id: fc.oneof(customer, fc.constant(null)), status: leaky }),
               ),
+              next_cursor: fc.oneof(fc.constant(null), leaky),
             }),
           }),
         ),

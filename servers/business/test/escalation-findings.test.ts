@@ -55,19 +55,27 @@ describe("order escalation brief", () => {
           ],
         },
       },
-      drafts: { ok: true, value: { drafts: [{ customer_id: "CUST-0001", status: "draft" }] } },
+      drafts: {
+        ok: true,
+        value: {
+          drafts: [
+            { customer_id: "CUST-0001", tenant: "emea", status: "draft" },
+            { customer_id: "CUST-0001", tenant: "na", status: "draft" },
+          ],
+        },
+      },
       now: NOW,
     });
     expect(b.order).toMatchObject({
       status: "shipped",
       late: true,
       days_late: 20,
-      promised_at: "2026-11-01T00:00:00Z",
+      promised_at: "2026-11-01T00:00:00.000Z",
     });
     expect(b.shipment).toEqual({
       status: "in_transit",
       shipments: 2,
-      last_shipped_at: "2026-11-10T08:00:00Z",
+      last_shipped_at: "2026-11-10T08:00:00.000Z",
       delivered_at: null,
     });
     expect(b.invoice).toMatchObject({
@@ -102,6 +110,27 @@ describe("order escalation brief", () => {
     });
     expect(b.tickets).toMatchObject({ status: "unavailable", reason: "error", related_issues: [] });
     expect(b.risk_flags).toEqual([{ flag: "system_unavailable", severity: "medium" }]);
+  });
+
+  it("ignores a company from another tenant, and turns dates that are not dates into null", () => {
+    const naCompany = company("777");
+    if (naCompany.ok) naCompany.value.company.tenant = "na";
+    const b = buildEscalationBrief({
+      order: order({
+        promised_at: "2026-11-01 00:00:00",
+        shipments: [
+          { status: "delivered", shipped_at: "yesterday", delivered_at: "2026-11-12T09:30:00+02:00" },
+        ],
+        invoice: { status: "open", outstanding_cents: 1, due_at: "soon", overdue: true },
+      }),
+      crm: naCompany,
+      now: NOW,
+    });
+    expect(escalationBrief.safeParse(b).success).toBe(true);
+    expect(b.account).toMatchObject({ company_id: null, owner_id: null });
+    expect(b.order.promised_at).toBe("2026-11-01T00:00:00.000Z");
+    expect(b.shipment).toMatchObject({ last_shipped_at: null, delivered_at: "2026-11-12T07:30:00.000Z" });
+    expect(b.invoice).toMatchObject({ due_at: null, days_overdue: 0 });
   });
 
   it("lets no system text out: statuses become enums, issue keys must look like keys", () => {

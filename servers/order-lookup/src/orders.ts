@@ -169,15 +169,22 @@ export class Orders {
     let q = this.db
       .selectFrom("orders as o")
       .innerJoin("customers as c", "c.id", "o.customer_id")
-      .leftJoin("shipments as s", "s.order_id", "o.id")
-      .select([
+      .select((eb) => [
         "o.id",
         "o.tenant",
         "o.status",
         "o.promised_at",
         "c.id as customer_id",
         "c.name as customer_name",
-        "s.status as shipment_status",
+        // The latest shipment's status: a join would list an order once per shipment.
+        eb
+          .selectFrom("shipments as s")
+          .select("s.status")
+          .whereRef("s.order_id", "=", "o.id")
+          .orderBy("s.shipped_at", "desc")
+          .orderBy("s.id", "desc")
+          .limit(1)
+          .as("shipment_status"),
       ])
       .where("o.tenant", "=", tenant)
       .where("o.status", "in", ["open", "shipped"])

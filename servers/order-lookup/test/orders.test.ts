@@ -1,5 +1,9 @@
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { TEST_ORDERS_DB } from "@gatehouse/kit/testing";
 import { ensureOrdersDatabase } from "@gatehouse/sandbox";
+import SQLite from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isoNow, Orders } from "../src/orders.ts";
 import { type OrdersDb, openOrdersDb } from "../src/orders-db.ts";
@@ -46,6 +50,33 @@ describe("order-lookup domain queries", () => {
     expect(new Set(paged.map((o) => o.id))).toEqual(new Set(expected.map((o) => o.id)));
     expect(paged.length).toBe(expected.length);
     expect(paged.every((o) => o.tenant === "emea")).toBe(true);
+  });
+
+  it("lists a late order once even when it has several shipments, with the latest one's status", async () => {
+    // A private copy of the orders database with a second, later shipment on one late order.
+    const dir = mkdtempSync(join(tmpdir(), "gatehouse-orders-"));
+    const file = join(dir, "orders.db");
+    copyFileSync(TEST_ORDERS_DB, file);
+    const [late] = (await orders.lateOrders("emea", 50)).items.filter((o) => o.shipment_status);
+    expect(late).toBeDefined();
+    const writable = new SQLite(file);
+    writable
+      .prepare(
+        "insert into shipments (id, order_id, carrier, tracking_number, status, shipped_at) values (?, ?, 'DHL', 'T1', 'exception', ?)",
+      )
+      .run("SHP-EXTRA-1", late!.id, "2099-01-01T00:00:00.000+00:00");
+    writable.close();
+    const copy = openOrdersDb(`file:${file}`);
+    try {
+      const listed = await drain((c) => new Orders(copy).lateOrders("emea", 7, c));
+      expect(listed.filter((o) => o.id === late!.id)).toEqual([
+        expect.objectContaining({ id: late!.id, shipment_status: "exception" }),
+      ]);
+      expect(new Set(listed.map((o) => o.id)).size).toBe(listed.length);
+    } finally {
+      await copy.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("pages unpaid invoices in due-date order with correct outstanding amounts", async () => {

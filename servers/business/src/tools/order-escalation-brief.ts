@@ -8,7 +8,7 @@ const input = z.object({
   order_id: z
     .string()
     .trim()
-    .regex(/^SO-\d{6}$/, "an order id looks like SO-100001")
+    .regex(/^SO-\d{6,10}$/, "an order id looks like SO-100001")
     .describe("The order to escalate, e.g. SO-100001"),
 });
 
