@@ -72,22 +72,27 @@ describe("sandbox authorization server: people sign in to MCP clients", () => {
     return { res, body: (await res.json()) as Record<string, string> };
   };
 
-  /** A code for `user` at `resource`, obtained through the sign-in pages. */
-  const codeFor = async (user: string, resource: string) => {
+  /** A newly registered public client's authorization request for `resource`, with a fresh PKCE pair. */
+  const newAuthorization = async (resource: string, extra: Record<string, string> = {}) => {
     const { body: client } = await register();
     const { verifier, challenge } = pkce();
-    const { callback } = await signIn(
-      authorizeUrl({
-        client_id: client.client_id,
-        code_challenge: challenge,
-        code_challenge_method: "S256",
-        resource,
-      }),
-      user,
-    );
+    const url = authorizeUrl({
+      client_id: client.client_id,
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+      resource,
+      ...extra,
+    });
+    return { clientId: client.client_id, verifier, url };
+  };
+
+  /** A code for `user` at `resource`, obtained through the sign-in pages. */
+  const codeFor = async (user: string, resource: string) => {
+    const { clientId, verifier, url } = await newAuthorization(resource);
+    const { callback } = await signIn(url, user);
     const code = callback.searchParams.get("code");
     if (!code) throw new Error(`no code: ${callback.href}`);
-    return { clientId: client.client_id, verifier, code };
+    return { clientId, verifier, code };
   };
 
   it("signs alice in to every server with the SDK's OAuth client, and her calls are audited under that client", async () => {
@@ -167,18 +172,8 @@ describe("sandbox authorization server: people sign in to MCP clients", () => {
   it("keeps a token to its server's own scopes, whatever the client asks for", async () => {
     const orders = servers["order-lookup"].url;
     for (const scope of [undefined, "crm:read orders:read", "crm:read"]) {
-      const { body: client } = await register();
-      const { verifier, challenge } = pkce();
-      const { callback } = await signIn(
-        authorizeUrl({
-          client_id: client.client_id,
-          code_challenge: challenge,
-          code_challenge_method: "S256",
-          resource: orders,
-          ...(scope ? { scope } : {}),
-        }),
-        "alice",
-      );
+      const auth = await newAuthorization(orders, scope ? { scope } : {});
+      const { callback } = await signIn(auth.url, "alice");
       const code = callback.searchParams.get("code");
       if (!code) {
         // Asking only for another server's scope leaves nothing to grant here.
@@ -188,9 +183,9 @@ describe("sandbox authorization server: people sign in to MCP clients", () => {
       }
       const { body } = await redeem({
         grant_type: "authorization_code",
-        client_id: client.client_id,
+        client_id: auth.clientId,
         code,
-        code_verifier: verifier,
+        code_verifier: auth.verifier,
       });
       expect(String(decodeJwt(body.access_token!).scope).split(" "), String(scope)).toEqual(["orders:read"]);
     }
@@ -221,17 +216,9 @@ describe("sandbox authorization server: people sign in to MCP clients", () => {
 
   it("tells a person whose role has none of a server's scopes, and sends the client access_denied", async () => {
     // carol (approver) has no tickets:draft.
-    const { body: client } = await register();
-    const { challenge } = pkce();
+    const auth = await newAuthorization(servers["ticket-draft"].url);
     const browser = new SignInBrowser(env.issuer.url);
-    const first = await browser.visit(
-      authorizeUrl({
-        client_id: client.client_id,
-        code_challenge: challenge,
-        code_challenge_method: "S256",
-        resource: servers["ticket-draft"].url,
-      }).href,
-    );
+    const first = await browser.visit(auth.url.href);
     const consent = await browser.submit(first.page!, "login", { user: "carol" });
     expect(consent.page).toMatch(/carol cannot use this server/);
     expect(consent.page).not.toMatch(/value="allow"/);
@@ -332,17 +319,10 @@ describe("sandbox authorization server: people sign in to MCP clients", () => {
   });
 
   it("never redirects to a URI the client did not register", async () => {
-    const { body: client } = await register();
-    const { challenge } = pkce();
-    const page = await new SignInBrowser(env.issuer.url).visit(
-      authorizeUrl({
-        client_id: client.client_id,
-        code_challenge: challenge,
-        code_challenge_method: "S256",
-        resource: servers["order-lookup"]!.url,
-        redirect_uri: "https://attacker.example/steal",
-      }).href,
-    );
+    const auth = await newAuthorization(servers["order-lookup"]!.url, {
+      redirect_uri: "https://attacker.example/steal",
+    });
+    const page = await new SignInBrowser(env.issuer.url).visit(auth.url.href);
     expect(page.redirect).toBeUndefined();
     expect(page.status).toBe(400);
     expect(page.page).toMatch(/redirect_uri/);
@@ -367,33 +347,15 @@ describe("sandbox authorization server: people sign in to MCP clients", () => {
   });
 
   it("mints tokens only for registered servers (invalid_target otherwise)", async () => {
-    const { body: client } = await register();
-    const { challenge } = pkce();
-    const step = await new SignInBrowser(env.issuer.url).visit(
-      authorizeUrl({
-        client_id: client.client_id,
-        code_challenge: challenge,
-        code_challenge_method: "S256",
-        resource: "http://127.0.0.1:9/mcp",
-      }).href,
-    );
+    const auth = await newAuthorization("http://127.0.0.1:9/mcp");
+    const step = await new SignInBrowser(env.issuer.url).visit(auth.url.href);
     expect(step.redirect?.searchParams.get("error")).toBe("invalid_target");
     expect(step.redirect?.searchParams.has("code")).toBe(false);
   });
 
   it("sends a person who denies consent back with access_denied and no code", async () => {
-    const { body: client } = await register();
-    const { challenge } = pkce();
-    const { callback } = await signIn(
-      authorizeUrl({
-        client_id: client.client_id,
-        code_challenge: challenge,
-        code_challenge_method: "S256",
-        resource: servers["order-lookup"]!.url,
-      }),
-      "alice",
-      { consent: "deny" },
-    );
+    const auth = await newAuthorization(servers["order-lookup"]!.url);
+    const { callback } = await signIn(auth.url, "alice", { consent: "deny" });
     expect(callback.searchParams.get("error")).toBe("access_denied");
     expect(callback.searchParams.has("code")).toBe(false);
   });

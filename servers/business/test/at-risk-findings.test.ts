@@ -192,55 +192,46 @@ describe("accounts at risk", () => {
       message: leaky,
     });
     const customer = fc.oneof(fc.stringMatching(/^CUST-\d{4}$/), leaky);
+    /** A system's answer: a failure, or a page of rows. */
+    const answer = <T>(value: fc.Arbitrary<T>) =>
+      fc.oneof(failure, fc.record({ ok: fc.constant(true as const), value }));
     fc.assert(
       fc.property(
-        fc.oneof(
-          failure,
+        answer(
           fc.record({
-            ok: fc.constant(true as const),
-            value: fc.record({
-              orders: fc.array(
-                fc.record({
-                  order_id: fc.stringMatching(/^SO-\d{6}$/),
-                  customer_id: customer,
-                  tenant: fc.constantFrom("emea", "na"),
-                  days_late: fc.nat(400),
-                }),
-                { maxLength: 30 },
-              ),
-              next_cursor: fc.oneof(fc.constant(null), leaky),
-            }),
+            orders: fc.array(
+              fc.record({
+                order_id: fc.stringMatching(/^SO-\d{6}$/),
+                customer_id: customer,
+                tenant: fc.constantFrom("emea", "na"),
+                days_late: fc.nat(400),
+              }),
+              { maxLength: 30 },
+            ),
+            next_cursor: fc.oneof(fc.constant(null), leaky),
           }),
         ),
-        fc.oneof(
-          failure,
+        answer(
           fc.record({
-            ok: fc.constant(true as const),
-            value: fc.record({
-              invoices: fc.array(
-                fc.record({
-                  customer_id: customer,
-                  tenant: fc.constantFrom("emea", "na"),
-                  outstanding_cents: fc.integer({ min: -1000, max: 1e9 }),
-                  days_overdue: fc.integer({ min: -30, max: 400 }),
-                  currency: fc.oneof(fc.constant("EUR"), leaky),
-                }),
-                { maxLength: 30 },
-              ),
-              next_cursor: fc.oneof(fc.constant(null), leaky),
-            }),
+            invoices: fc.array(
+              fc.record({
+                customer_id: customer,
+                tenant: fc.constantFrom("emea", "na"),
+                outstanding_cents: fc.integer({ min: -1000, max: 1e9 }),
+                days_overdue: fc.integer({ min: -30, max: 400 }),
+                currency: fc.oneof(fc.constant("EUR"), leaky),
+              }),
+              { maxLength: 30 },
+            ),
+            next_cursor: fc.oneof(fc.constant(null), leaky),
           }),
         ),
-        fc.oneof(
-          failure,
+        answer(
           fc.record({
-            ok: fc.constant(true as const),
-            value: fc.record({
-              drafts: fc.array(
-                fc.record({ customer_id: fc.oneof(customer, fc.constant(null)), status: leaky }),
-              ),
-              next_cursor: fc.oneof(fc.constant(null), leaky),
-            }),
+            drafts: fc.array(
+              fc.record({ customer_id: fc.oneof(customer, fc.constant(null)), status: leaky }),
+            ),
+            next_cursor: fc.oneof(fc.constant(null), leaky),
           }),
         ),
         fc.integer({ min: 1, max: 25 }),
