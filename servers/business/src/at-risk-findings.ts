@@ -2,11 +2,15 @@ import { z } from "zod";
 import type { DownstreamResult } from "./downstream.ts";
 import {
   balanceFlag,
+  currencyCode,
+  isCurrencyCode,
   lateOrdersFlag,
   overdueFlag,
   type RiskFlag,
   reason,
   riskFlag,
+  severity,
+  sourceStatus,
   status,
 } from "./findings.ts";
 
@@ -42,7 +46,7 @@ export const accountsAtRiskFinding = z.object({
         .string()
         .regex(CUSTOMER_ID)
         .describe("Orders customer id, for order-lookup's list_customer_orders"),
-      severity: z.enum(["low", "medium", "high"]),
+      severity,
       late_orders: z.number().int(),
       max_days_late: z.number().int(),
       overdue_invoices: z.number().int(),
@@ -51,10 +55,7 @@ export const accountsAtRiskFinding = z.object({
         .number()
         .int()
         .describe("Overdue amount in `currency`; with several currencies, the largest one's total"),
-      currency: z
-        .string()
-        .regex(/^[A-Z]{3}$/)
-        .nullable(),
+      currency: currencyCode,
       open_drafts: z.number().int(),
       risk_flags: z.array(riskFlag),
     }),
@@ -70,14 +71,6 @@ export const accountsAtRiskFinding = z.object({
 export type AccountsAtRiskFinding = z.infer<typeof accountsAtRiskFinding>;
 
 const RANK = { low: 1, medium: 2, high: 3 } as const;
-
-const sourceOf = (r: DownstreamResult<unknown>) =>
-  r.ok
-    ? { status: "ok" as const, reason: null }
-    : {
-        status: r.reason === "not_found" ? ("not_found" as const) : ("unavailable" as const),
-        reason: r.reason,
-      };
 
 /**
  * Ranks a tenant's accounts by risk from late orders, overdue invoices and open ticket drafts. Pure, so it
@@ -117,7 +110,7 @@ export function buildAccountsAtRisk(input: {
       of(i.customer_id).overdue.push({
         days: i.days_overdue,
         cents: Math.max(0, Math.round(i.outstanding_cents)),
-        currency: /^[A-Z]{3}$/.test(i.currency) ? i.currency : "",
+        currency: isCurrencyCode(i.currency) ? i.currency : "",
       });
     }
   }
@@ -137,13 +130,13 @@ export function buildAccountsAtRisk(input: {
       overdueFlag(worstOverdue),
       balanceFlag(overdueTotal),
     ].filter((f): f is RiskFlag => f !== undefined);
-    const severity = flags.reduce<RiskFlag["severity"]>(
+    const overall = flags.reduce<RiskFlag["severity"]>(
       (worst, f) => (RANK[f.severity] > RANK[worst] ? f.severity : worst),
       "low",
     );
     return {
       customer_id,
-      severity,
+      severity: overall,
       late_orders: lateDays.length,
       max_days_late: lateDays.length ? Math.max(...lateDays) : 0,
       overdue_invoices: t.overdue.length,
@@ -165,9 +158,9 @@ export function buildAccountsAtRisk(input: {
       a.customer_id.localeCompare(b.customer_id),
   );
   const sources = {
-    late_orders: sourceOf(input.late),
-    overdue_invoices: sourceOf(input.overdue),
-    ticket_drafts: sourceOf(input.drafts),
+    late_orders: sourceStatus(input.late),
+    overdue_invoices: sourceStatus(input.overdue),
+    ticket_drafts: sourceStatus(input.drafts),
   };
   return {
     tenant: input.tenant,

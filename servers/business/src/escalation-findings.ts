@@ -1,6 +1,16 @@
 import { z } from "zod";
 import type { DownstreamResult } from "./downstream.ts";
-import { type CrmCompany, overdueFlag, type RiskFlag, reason, riskFlag, status } from "./findings.ts";
+import {
+  type CrmCompany,
+  currencyCode,
+  isCurrencyCode,
+  overdueFlag,
+  type RiskFlag,
+  reason,
+  riskFlag,
+  sourceStatus,
+  status,
+} from "./findings.ts";
 
 /** What get_order returns, as far as the brief reads it. */
 export interface OrderPart {
@@ -49,10 +59,7 @@ export const escalationBrief = z.object({
     .object({
       status: z.enum(INVOICE_STATUS),
       outstanding_cents: z.number().int(),
-      currency: z
-        .string()
-        .regex(/^[A-Z]{3}$/)
-        .nullable(),
+      currency: currencyCode,
       due_at: isoTime.nullable(),
       days_overdue: z.number().int(),
     })
@@ -84,15 +91,6 @@ const iso = (value: string | null | undefined): string | null => {
 };
 const daysSince = (when: string | null, now: number) =>
   when ? Math.max(0, Math.floor((now - Date.parse(when)) / DAY)) : 0;
-const partOf = (r: DownstreamResult<unknown> | undefined) =>
-  !r
-    ? { status: "not_found" as const, reason: null }
-    : r.ok
-      ? { status: "ok" as const, reason: null }
-      : {
-          status: r.reason === "not_found" ? ("not_found" as const) : ("unavailable" as const),
-          reason: r.reason,
-        };
 
 /**
  * Builds the brief from the order (which must have been read) and whatever the CRM and tickets answered.
@@ -123,8 +121,8 @@ export function buildEscalationBrief(input: {
   const company =
     input.crm?.ok && input.crm.value.company.tenant === o.tenant ? input.crm.value.company : undefined;
   const daysOverdue = o.invoice?.overdue ? daysSince(dueAt, input.now) : 0;
-  const crm = partOf(input.crm);
-  const tickets = partOf(input.related);
+  const crm = sourceStatus(input.crm);
+  const tickets = sourceStatus(input.related);
   const related = input.related?.ok
     ? [...new Set(input.related.value.tickets.filter((t) => t.tenant === o.tenant).map((t) => t.key))]
         .filter((k) => ISSUE_KEY.test(k))
@@ -163,7 +161,7 @@ export function buildEscalationBrief(input: {
       ? {
           status: oneOf(INVOICE_STATUS, o.invoice.status),
           outstanding_cents: Math.max(0, Math.round(o.invoice.outstanding_cents)),
-          currency: /^[A-Z]{3}$/.test(o.total.currency) ? o.total.currency : null,
+          currency: isCurrencyCode(o.total.currency) ? o.total.currency : null,
           due_at: dueAt,
           days_overdue: daysOverdue,
         }

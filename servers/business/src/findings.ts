@@ -27,6 +27,13 @@ export const status = z.enum(["ok", "not_found", "unavailable"]);
 export const reason = z
   .enum(["refused", "not_found", "timeout", "error", "token_exchange_failed"])
   .nullable();
+/** ISO 4217-shaped currency codes only: anything else a system sends becomes null. */
+const CURRENCY = /^[A-Z]{3}$/;
+export const currencyCode = z.string().regex(CURRENCY).nullable();
+export const isCurrencyCode = (c: string | null | undefined): c is string => !!c && CURRENCY.test(c);
+
+export const severity = z.enum(["low", "medium", "high"]);
+
 /** The risk vocabulary every finding shares, so agents read one set of flags. */
 export const riskFlag = z.object({
   flag: z.enum([
@@ -36,7 +43,7 @@ export const riskFlag = z.object({
     "no_account_owner",
     "system_unavailable",
   ]),
-  severity: z.enum(["low", "medium", "high"]),
+  severity,
 });
 export type RiskFlag = z.infer<typeof riskFlag>;
 
@@ -91,10 +98,7 @@ export const accountHealthFinding = z.object({
     unpaid_invoices: z.number().int(),
     overdue_invoices: z.number().int(),
     unpaid_total_cents: z.number().int(),
-    currency: z
-      .string()
-      .regex(/^[A-Z]{3}$/)
-      .nullable(),
+    currency: currencyCode,
   }),
   tickets: z.object({ status, reason, open_drafts: z.number().int() }),
   risk_flags: z.array(riskFlag),
@@ -102,13 +106,19 @@ export const accountHealthFinding = z.object({
 
 export type AccountHealthFinding = z.infer<typeof accountHealthFinding>;
 
-const part = <T>(
-  r: DownstreamResult<T> | undefined,
-): { status: "ok" | "not_found" | "unavailable"; reason: Unavailable | null; value?: T } => {
+/** How a system answered, as every finding reports it: no answer at all counts as not found. */
+export const sourceStatus = (
+  r: DownstreamResult<unknown> | undefined,
+): { status: "ok" | "not_found" | "unavailable"; reason: Unavailable | null } => {
   if (!r) return { status: "not_found", reason: null };
-  if (r.ok) return { status: "ok", reason: null, value: r.value };
+  if (r.ok) return { status: "ok", reason: null };
   return { status: r.reason === "not_found" ? "not_found" : "unavailable", reason: r.reason };
 };
+
+const part = <T>(r: DownstreamResult<T> | undefined) => ({
+  ...sourceStatus(r),
+  value: r?.ok ? r.value : undefined,
+});
 
 /**
  * Builds the finding from whatever the three systems answered. Pure, so it can be property-tested: any
@@ -137,9 +147,8 @@ export function buildAccountHealth(input: {
   const overdue = unpaid.filter((i) => i.days_overdue > 0);
   const unpaidTotal = unpaid.reduce((n, i) => n + Math.max(0, Math.round(i.outstanding_cents)), 0);
   const currency =
-    [...orderList.map((o) => o.total.currency), ...unpaid.map((i) => i.currency)].find((c) =>
-      /^[A-Z]{3}$/.test(c),
-    ) ?? null;
+    [...orderList.map((o) => o.total.currency), ...unpaid.map((i) => i.currency)].find(isCurrencyCode) ??
+    null;
   const openDrafts = customer
     ? (tickets.value?.drafts ?? []).filter(
         (d) => d.status === "draft" && d.customer_id === customer.customer_id,
