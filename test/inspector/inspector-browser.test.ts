@@ -1,21 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { createServer } from "node:net";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { createTestEnvironment, type TestEnvironment } from "@gatehouse/kit/testing";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENTRIES, type ServerName, startAllServers } from "../support/all-servers.ts";
+import { INSPECTOR_MAIN } from "../support/inspector.ts";
 import { definitionOf, EMEA_ORDER } from "../support/servers.ts";
 
-const require = createRequire(import.meta.url);
-const inspectorMain = join(
-  dirname(require.resolve("@modelcontextprotocol/inspector/package.json")),
-  "cli",
-  "build",
-  "cli.js",
-);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 // CI installs Chromium (.ci/run), so there this suite always runs; a developer without it is told why it skipped.
 const haveChromium = existsSync(CHROMIUM);
@@ -35,7 +28,7 @@ const freePort = () =>
 /** `npx @modelcontextprotocol/inspector`, as a person starts it: the proxy and the web UI on loopback. */
 async function startInspector(): Promise<{ ui: string; proxy: string; token: string; stop(): void }> {
   const [clientPort, serverPort] = [await freePort(), await freePort()];
-  const child: ChildProcess = spawn(process.execPath, [inspectorMain], {
+  const child: ChildProcess = spawn(process.execPath, [INSPECTOR_MAIN], {
     env: {
       ...process.env,
       CLIENT_PORT: String(clientPort),

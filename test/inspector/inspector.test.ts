@@ -1,18 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import { createTestEnvironment, type TestEnvironment, tsxLoader } from "@gatehouse/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_MAIN } from "../support/cli.ts";
+import { INSPECTOR_CLI } from "../support/inspector.ts";
 import { EMEA_ORDER, NA_ORDER } from "../support/servers.ts";
-
-const require = createRequire(import.meta.url);
-const inspectorCli = join(
-  dirname(require.resolve("@modelcontextprotocol/inspector/package.json")),
-  "cli",
-  "build",
-  "index.js",
-);
 
 /**
  * MCP Inspector's CLI (`npx @modelcontextprotocol/inspector --cli …` runs this same entry point),
@@ -34,7 +25,7 @@ describe("MCP Inspector CLI against the servers over stdio (README walkthrough)"
     spawnSync(
       process.execPath,
       [
-        inspectorCli,
+        INSPECTOR_CLI,
         process.execPath,
         "--import",
         tsxLoader,

@@ -92,7 +92,9 @@ describe("sandbox authorization server: people sign in to MCP clients", () => {
     const { callback } = await signIn(url, user);
     const code = callback.searchParams.get("code");
     if (!code) throw new Error(`no code: ${callback.href}`);
-    return { clientId, verifier, code };
+    /** The token request that redeems it, as its client would send it. */
+    const grant = { grant_type: "authorization_code", client_id: clientId, code, code_verifier: verifier };
+    return { clientId, verifier, code, grant };
   };
 
   it("signs alice in to every server with the SDK's OAuth client, and her calls are audited under that client", async () => {
@@ -294,22 +296,11 @@ describe("sandbox authorization server: people sign in to MCP clients", () => {
   it("refuses a code redeemed with the wrong verifier, and a code used twice", async () => {
     const resource = servers["order-lookup"]!.url;
     const stolen = await codeFor("alice", resource);
-    const wrong = await redeem({
-      grant_type: "authorization_code",
-      client_id: stolen.clientId,
-      code: stolen.code,
-      code_verifier: pkce().verifier,
-    });
+    const wrong = await redeem({ ...stolen.grant, code_verifier: pkce().verifier });
     expect(wrong.res.status).toBe(400);
     expect(wrong.body.error).toBe("invalid_grant");
 
-    const fresh = await codeFor("alice", resource);
-    const grant = {
-      grant_type: "authorization_code",
-      client_id: fresh.clientId,
-      code: fresh.code,
-      code_verifier: fresh.verifier,
-    };
+    const { grant } = await codeFor("alice", resource);
     const first = await redeem(grant);
     expect(first.res.status).toBe(200);
     expect(decodeJwt(first.body.access_token!).aud).toBe(resource);
@@ -353,6 +344,29 @@ describe("sandbox authorization server: people sign in to MCP clients", () => {
     expect(step.redirect?.searchParams.has("code")).toBe(false);
   });
 
+  it("shows a hostile client name as text on the sign-in and consent pages, never as markup", async () => {
+    const evil = `<script>alert(1)</script><img src=x onerror=alert(2)>"'`;
+    const { body: client } = await register({ client_name: evil });
+    const { challenge } = pkce();
+    const browser = new SignInBrowser(env.issuer.url);
+    const login = await browser.visit(
+      authorizeUrl({
+        client_id: client.client_id,
+        code_challenge: challenge,
+        code_challenge_method: "S256",
+        resource: servers["order-lookup"].url,
+      }).href,
+    );
+    const consent = await browser.submit(login.page!, "login", { user: "alice" });
+    for (const page of [login.page!, consent.page!]) {
+      expect(page).not.toContain("<script>");
+      expect(page).not.toContain("<img");
+      expect(page).toContain(
+        "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;&quot;&#39;",
+      );
+    }
+  });
+
   it("sends a person who denies consent back with access_denied and no code", async () => {
     const auth = await newAuthorization(servers["order-lookup"]!.url);
     const { callback } = await signIn(auth.url, "alice", { consent: "deny" });
@@ -363,12 +377,7 @@ describe("sandbox authorization server: people sign in to MCP clients", () => {
   it("lets no public client use the exchange grant, even one that registered for it", async () => {
     const resource = servers.business!.url;
     const code = await codeFor("alice", resource);
-    const { body: tokens } = await redeem({
-      grant_type: "authorization_code",
-      client_id: code.clientId,
-      code: code.code,
-      code_verifier: code.verifier,
-    });
+    const { body: tokens } = await redeem(code.grant);
     const exchange = {
       subject_token: tokens.access_token!,
       subject_token_type: "urn:ietf:params:oauth:token-type:access_token",
@@ -401,12 +410,7 @@ describe("sandbox authorization server: people sign in to MCP clients", () => {
   it("refreshes a token for the same server only", async () => {
     const resource = servers["order-lookup"]!.url;
     const code = await codeFor("alice", resource);
-    const { body: tokens } = await redeem({
-      grant_type: "authorization_code",
-      client_id: code.clientId,
-      code: code.code,
-      code_verifier: code.verifier,
-    });
+    const { body: tokens } = await redeem(code.grant);
     expect(tokens.refresh_token).toBeTruthy();
     const refreshed = await redeem({
       grant_type: "refresh_token",
