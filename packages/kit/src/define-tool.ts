@@ -21,6 +21,13 @@ export interface ToolContext<S> {
   services: S;
   log: Logger;
   signal: AbortSignal;
+  /** When the caller's time is up (epoch ms): `signal` aborts then, and so must every upstream request. */
+  deadline: number;
+  /**
+   * Whether this caller may see the tool's PII fields (it holds the tool's `piiScope` and policy allows).
+   * A handler must not match, filter or sort on fields the caller may not see: that would be an oracle.
+   */
+  piiVisible: boolean;
   correlationId: string;
   /** This call's span: downstream calls carry `trace.traceparent` and `trace.correlationId`. */
   trace: TraceContext;

@@ -96,6 +96,7 @@ export function createMcpServerFactory<S extends Services>(parts: McpServerParts
         });
         throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `not authorized: ${err.description}`);
       }
+      const deadline = Date.now() + parts.requestTimeoutMs;
       const signal = AbortSignal.any([ctx.mcpReq.signal, AbortSignal.timeout(parts.requestTimeoutMs)]);
       const result = await runGovernedCall(gov, services, log, {
         server: def.name,
@@ -105,6 +106,7 @@ export function createMcpServerFactory<S extends Services>(parts: McpServerParts
         trace,
         prompt: typeof meta[META_PROMPT] === "string" ? (meta[META_PROMPT] as string) : undefined,
         signal,
+        deadline,
         callerToken: def.tokenExchange ? (ctx.http?.authInfo?.token ?? parts.stdioToken) : undefined,
       });
       return {

@@ -29,6 +29,8 @@ export interface CallInput {
   trace: TraceContext;
   prompt?: string;
   signal: AbortSignal;
+  /** When the caller's time is up (epoch ms); `signal` aborts at the latest then. */
+  deadline: number;
   /** Passed to handlers of servers that exchange tokens. */
   callerToken?: string;
 }
@@ -173,12 +175,26 @@ export async function runGovernedCall<S>(
     });
   }
 
+  // Whether this caller may see the tool's PII: decided once, told to the handler (so it never searches
+  // on hidden fields) and applied at egress.
+  const allowPii =
+    !!tool.piiScope &&
+    identity.scopes.includes(tool.piiScope) &&
+    gov.policy.decide({
+      action: "see_pii",
+      identity,
+      tool: { ...toolResource, scope: tool.piiScope },
+      targetTenant,
+    }).allow;
+
   // 5. Approval (send tools): a second person approved exactly this content, unexpired, not used up.
   const baseCtx = {
     identity,
     services,
     log,
     signal: call.signal,
+    deadline: call.deadline,
+    piiVisible: allowPii,
     correlationId: trace.correlationId,
     trace,
     callerToken: call.callerToken,
@@ -298,15 +314,6 @@ export async function runGovernedCall<S>(
   }
 
   // 9. Egress: PII/secret redaction by scope and policy, size cap.
-  const allowPii =
-    !!tool.piiScope &&
-    identity.scopes.includes(tool.piiScope) &&
-    gov.policy.decide({
-      action: "see_pii",
-      identity,
-      tool: { ...toolResource, scope: tool.piiScope },
-      targetTenant,
-    }).allow;
   const egress = redactAndCap(filtered.value, { allowPii, maxBytes: gov.maxResultBytes });
   if (!egress.ok) {
     return finish("tool.failed", "egress", `${tool.name}: ${egress.message}`, {

@@ -56,6 +56,7 @@ async function call(args: unknown, opts: { signal?: AbortSignal; tool?: typeof e
     args,
     trace: newTraceContext({}),
     signal: opts.signal ?? AbortSignal.timeout(2_000),
+    deadline: Date.now() + 2_000,
   });
 }
 
