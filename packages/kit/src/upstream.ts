@@ -90,10 +90,14 @@ export class Upstream {
     return status !== undefined ? status >= 500 : true;
   }
 
+  /**
+   * `fn` gets the attempt's signal: it aborts when the attempt times out or the caller's time is up, and
+   * must reach the request itself, so an abandoned attempt cannot land later unseen.
+   */
   async call<T>(
     ctx: Pick<ToolContext<unknown>, "annotate" | "signal">,
     operation: string,
-    fn: () => Promise<T>,
+    fn: (signal: AbortSignal) => Promise<T>,
     opts: UpstreamCallOptions = {},
   ): Promise<T> {
     const idempotent = opts.idempotent ?? true;
@@ -127,10 +131,10 @@ export class Upstream {
         ms: Date.now() - started,
       });
     try {
-      const result = await policy.execute(async () => {
+      const result = await policy.execute(async ({ signal }) => {
         attempts++;
         try {
-          const value = await fn();
+          const value = await fn(signal);
           lastStatus = 200;
           return value;
         } catch (err) {

@@ -61,10 +61,10 @@ export class JiraGateway {
   call<T>(
     ctx: Pick<ToolContext<unknown>, "annotate" | "signal">,
     operation: string,
-    fn: (client: Version3Client) => Promise<T>,
+    fn: (client: Version3Client, signal: AbortSignal) => Promise<T>,
     opts?: UpstreamCallOptions,
   ): Promise<T> {
-    return this.upstream.call(ctx, operation, () => fn(this.client), opts);
+    return this.upstream.call(ctx, operation, (signal) => fn(this.client, signal), opts);
   }
 
   projectsOf(tenant: string, roles: string[]): string[] {
