@@ -109,6 +109,75 @@ describe("crm-read through the real @hubspot/api-client against the HubSpot stan
     expect(textOf(explicit)).toContain("tenant emea is not yours");
   });
 
+  /** A contact of Nordlicht with its email and phone, as dave (crm:pii) sees them. */
+  const nordlichtContact = async () => {
+    const [company] = await findCompany(dave, "Nordlicht");
+    const r = await dave.callTool({ name: "get_company", arguments: { company_id: company!.company_id } });
+    const [contact] = (
+      r.structuredContent as {
+        contacts: {
+          items: Array<{ contact_id: string; name: string; job_title: string; email: string; phone: string }>;
+        };
+      }
+    ).contacts.items;
+    expect(contact?.email).toMatch(/@nordlicht-logistik\.de$/);
+    return contact!;
+  };
+  const searchContacts = async (client: Client, query: string) => {
+    const r = await client.callTool({ name: "search_contacts", arguments: { query, limit: 50 } });
+    expect(r.isError, textOf(r)).toBe(false);
+    const ids = (r.structuredContent as { contacts: Array<{ contact_id: string }> }).contacts.map(
+      (c) => c.contact_id,
+    );
+    return { ids, event: await outcomeEvent(env.audit, r) };
+  };
+
+  it("does not let alice, without crm:pii, confirm a contact's email by searching for it", async () => {
+    const contact = await nordlichtContact();
+    const withPii = await searchContacts(dave, contact.email);
+    expect(withPii.ids).toContain(contact.contact_id);
+    const attack = await searchContacts(alice, contact.email);
+    expect(attack.ids).toEqual([]);
+    expect(attack.event.detail).toMatchObject({
+      matched_on: "firstname,lastname,jobtitle",
+      upstream: { system: "hubspot", status: 200 },
+    });
+  });
+
+  it("does not let alice extend an email prefix a character at a time", async () => {
+    const contact = await nordlichtContact();
+    const at = contact.email.indexOf("@");
+    for (const prefix of [contact.email.slice(0, at + 1), contact.email.slice(0, at + 3)]) {
+      expect((await searchContacts(dave, prefix)).ids).toContain(contact.contact_id);
+      const attack = await searchContacts(alice, prefix);
+      expect(attack.ids, prefix).toEqual([]);
+      expect(attack.event.detail.matched_on).toBe("firstname,lastname,jobtitle");
+    }
+  });
+
+  it("does not let alice find a contact by phone number, which dave can", async () => {
+    const contact = await nordlichtContact();
+    expect((await searchContacts(dave, contact.phone)).ids).toContain(contact.contact_id);
+    expect((await searchContacts(alice, contact.phone)).ids).toEqual([]);
+  });
+
+  it("lets alice find contacts by the name and job title she sees", async () => {
+    const contact = await nordlichtContact();
+    const [first, ...rest] = contact.name.split(" ");
+    expect((await searchContacts(alice, contact.name)).ids).toContain(contact.contact_id);
+    expect((await searchContacts(alice, rest.join(" ").slice(0, 3))).ids).toContain(contact.contact_id);
+    expect((await searchContacts(alice, first!)).ids).toContain(contact.contact_id);
+    expect((await searchContacts(alice, contact.job_title)).ids).toContain(contact.contact_id);
+  });
+
+  it("says in search_contacts' description what it searches, and that emails need crm:pii", async () => {
+    const { tools } = await alice.listTools();
+    const tool = tools.find((t) => t.name === "search_contacts");
+    expect(tool?.description).toMatch(/Without crm:pii it matches only .*first name, last name or job title/);
+    expect(tool?.description).toMatch(/With crm:pii .*email/);
+    expect(JSON.stringify(tool?.inputSchema)).not.toMatch(/Part of a name, email/);
+  });
+
   it("pages companies with an opaque cursor, every company exactly once", async () => {
     const seen: string[] = [];
     let cursor: string | null = null;

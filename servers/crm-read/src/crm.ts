@@ -48,6 +48,53 @@ interface SearchPage {
 
 const regionFilter = (tenant: string) => ({ propertyName: "region", operator: "EQ", value: tenant });
 
+/**
+ * What a contact search matches on for a caller who may not see contact details: only properties it
+ * sees. HubSpot's free-text `query` also matches emails and phone numbers, so such a caller could confirm
+ * an address, or extend a prefix a character at a time, from whether a (redacted) contact comes back.
+ */
+export const CONTACT_VISIBLE_SEARCH = ["firstname", "lastname", "jobtitle"] as const;
+/** HubSpot allows 6 filters a group and 18 in all; each group also carries the tenant filter. */
+export const MAX_VISIBLE_SEARCH_WORDS = 5;
+
+/** A word matches a property when one of the property's words starts with it (HubSpot's `word*` token). */
+const startsAWord = (propertyName: string, word: string) => ({
+  propertyName,
+  operator: "CONTAINS_TOKEN",
+  value: `${word}*`,
+});
+
+/**
+ * Filter groups (ORed; filters within a group ANDed) that find a tenant's contacts whose first name, last
+ * name or job title holds every word of the query, or whose first name holds the first word and last name
+ * the rest ("Anna Berg").
+ */
+export function visibleContactFilterGroups(tenant: string, query: string) {
+  // A `*` of the caller's would widen the token match; the words are prefixes anyway.
+  const words = query
+    .split(/\s+/)
+    .map((w) => w.replaceAll("*", ""))
+    .filter(Boolean);
+  if (words.length === 0) throw new ToolError("query: give part of a contact's name or job title");
+  if (words.length > MAX_VISIBLE_SEARCH_WORDS)
+    throw new ToolError(
+      `query: at most ${MAX_VISIBLE_SEARCH_WORDS} words of a contact's name or job title (got ${words.length})`,
+    );
+  const groups = CONTACT_VISIBLE_SEARCH.map((property) => ({
+    filters: [regionFilter(tenant), ...words.map((w) => startsAWord(property, w))],
+  }));
+  // First name then last name, while it fits HubSpot's 18 filters (up to 3 words).
+  if (words.length > 1 && words.length <= 3)
+    groups.push({
+      filters: [
+        regionFilter(tenant),
+        startsAWord("firstname", words[0]!),
+        ...words.slice(1).map((w) => startsAWord("lastname", w)),
+      ],
+    });
+  return groups;
+}
+
 /** crm-read's queries against HubSpot. Tenancy filters scope each query; policy decides what may leave. */
 export class Crm {
   constructor(private readonly hubspot: HubSpotGateway) {}
@@ -71,11 +118,17 @@ export class Crm {
     objectType: "companies" | "contacts",
     sortBy: string,
     properties: string[],
-    args: { tenant: string; query?: string; limit: number; cursor?: string },
+    args: {
+      tenant: string;
+      query?: string;
+      limit: number;
+      cursor?: string;
+      filterGroups?: Array<{ filters: object[] }>;
+    },
   ) {
     const page = await this.search(ctx, objectType, {
       ...(args.query ? { query: args.query } : {}),
-      filterGroups: [{ filters: [regionFilter(args.tenant)] }],
+      filterGroups: args.filterGroups ?? [{ filters: [regionFilter(args.tenant)] }],
       sorts: [{ propertyName: sortBy, direction: "ASCENDING" }],
       properties,
       limit: args.limit,
@@ -97,13 +150,26 @@ export class Crm {
     return { companies: page.results, nextCursor: page.nextCursor };
   }
 
-  async searchContacts(ctx: Ctx, tenant: string, query: string, limit: number, cursor?: string) {
-    const page = await this.searchInTenant(ctx, "contacts", "lastname", CONTACT_PROPERTIES, {
-      tenant,
-      query,
-      limit,
-      cursor,
-    });
+  /**
+   * A caller who may see contact details searches with HubSpot's free text (names, emails, phone numbers);
+   * anyone else only by the properties it sees, so the search cannot reveal what the result redacts.
+   */
+  async searchContacts(
+    ctx: Ctx & Pick<ToolContext<unknown>, "piiVisible">,
+    tenant: string,
+    query: string,
+    limit: number,
+    cursor?: string,
+  ) {
+    const filterGroups = ctx.piiVisible ? undefined : visibleContactFilterGroups(tenant, query);
+    ctx.annotate("matched_on", filterGroups ? CONTACT_VISIBLE_SEARCH.join(",") : "hubspot_free_text");
+    const page = await this.searchInTenant(
+      ctx,
+      "contacts",
+      "lastname",
+      CONTACT_PROPERTIES,
+      filterGroups ? { tenant, limit, cursor, filterGroups } : { tenant, query, limit, cursor },
+    );
     return { contacts: page.results, nextCursor: page.nextCursor };
   }
 

@@ -10,7 +10,7 @@ export interface CrmServices {
 export const hubspotId = (what: string) =>
   z.string().regex(/^\d{1,20}$/, `a ${what} id is HubSpot's numeric id, e.g. 1001`);
 // HubSpot caps a search query at 3000 characters; agents never need more than a name or domain.
-export const searchQuery = z.string().trim().min(2).max(100).describe("Part of a name, email or domain");
+export const searchQuery = z.string().trim().min(2).max(100).describe("Part of a company name or web domain");
 export const limit = z.number().int().min(1).max(50).default(10).describe("Page size (1-50)");
 export const cursor = z.string().max(256).optional().describe("next_cursor from the previous page");
 export const nextCursor = z

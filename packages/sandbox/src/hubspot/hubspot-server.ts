@@ -61,10 +61,22 @@ const ALWAYS_PROPERTIES: Record<CrmObjectType, string[]> = {
   contacts: ["hs_object_id", "createdate", "lastmodifieddate", "hs_lastmodifieddate"],
   deals: ["hs_object_id", "createdate", "hs_lastmodifieddate"],
 };
-/** What free-text `query` searches in. */
+/**
+ * What free-text `query` searches in: HubSpot's default searchable properties of each object type. For
+ * contacts that includes the email addresses and phone numbers, so a `query` matches on them.
+ */
 const SEARCHABLE: Record<CrmObjectType, string[]> = {
-  companies: ["name", "domain", "hs_additional_domains"],
-  contacts: ["firstname", "lastname", "email"],
+  companies: ["name", "domain", "hs_additional_domains", "website", "phone"],
+  contacts: [
+    "firstname",
+    "lastname",
+    "email",
+    "hs_additional_emails",
+    "phone",
+    "mobilephone",
+    "fax",
+    "company",
+  ],
   deals: ["dealname"],
 };
 const SINGULAR: Record<CrmObjectType, string> = { companies: "company", contacts: "contact", deals: "deal" };

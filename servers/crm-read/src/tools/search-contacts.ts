@@ -1,8 +1,20 @@
 import { defineTool, tenantArgument } from "@gatehouse/kit";
 import { z } from "zod";
-import { type CrmServices, cursor, hubspotId, limit, nextCursor, props, searchQuery } from "../schemas.ts";
+import { type CrmServices, cursor, hubspotId, limit, nextCursor, props } from "../schemas.ts";
 
-const input = z.object({ query: searchQuery, tenant: tenantArgument, limit, cursor });
+const input = z.object({
+  query: z
+    .string()
+    .trim()
+    .min(2)
+    .max(100)
+    .describe(
+      "Words a contact's first name, last name or job title start with; with crm:pii, part of a name, email or phone number",
+    ),
+  tenant: tenantArgument,
+  limit,
+  cursor,
+});
 
 const output = z.object({
   contacts: z.array(
@@ -21,7 +33,8 @@ const output = z.object({
 export const searchContacts = defineTool({
   name: "search_contacts",
   title: "Search contacts in the CRM",
-  description: "Find HubSpot contacts of your tenant by name or email. Contact details need crm:pii.",
+  description:
+    "Find HubSpot contacts of your tenant. Without crm:pii it matches only what you can see: words that start a contact's first name, last name or job title. With crm:pii it uses HubSpot's free-text search over name, email and phone number. Emails and phone numbers are shown only with crm:pii.",
   kind: "read",
   scope: "crm:read",
   piiScope: "crm:pii",
