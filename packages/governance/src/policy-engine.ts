@@ -32,8 +32,10 @@ export interface SubjectResource {
   subjectType: string;
   id: string;
   tenant: string;
-  /** Who wrote it: the four-eyes rule compares the approver with this user. */
+  /** Who created it. */
   owner: string;
+  /** Everyone who wrote its current content (creator and editors): the four-eyes rule excludes them all. */
+  authors: string[];
 }
 
 export type PolicyRequest =
@@ -153,7 +155,12 @@ function resourceOf(req: PolicyRequest): cedar.EntityJson {
     case "approve":
       return {
         uid: { type: `${NS}::Subject`, id: `${req.subject.subjectType}/${req.subject.id}` },
-        attrs: { subjectType: req.subject.subjectType, tenant: req.subject.tenant, owner: req.subject.owner },
+        attrs: {
+          subjectType: req.subject.subjectType,
+          tenant: req.subject.tenant,
+          owner: req.subject.owner,
+          authors: [...new Set([req.subject.owner, ...req.subject.authors])].sort(),
+        },
         parents: [],
       };
     default:

@@ -268,7 +268,13 @@ describe("policy loading", () => {
 
 describe("approval policies (four eyes)", () => {
   const engine = PolicyEngine.load([]);
-  const draft = { subjectType: "ticket_draft", id: "dr_1", tenant: "emea", owner: "alice" };
+  const draft = {
+    subjectType: "ticket_draft",
+    id: "dr_1",
+    tenant: "emea",
+    owner: "alice",
+    authors: ["alice"],
+  };
   const who = (user: string, roles: string[], tenant: string, scopes = ["tickets:approve"]) => ({
     user,
     roles,
@@ -312,6 +318,26 @@ describe("approval policies (four eyes)", () => {
         targetTenant: "emea",
       }).allow,
     ).toBe(false);
+  });
+
+  it("forbids approving a draft you edited, though someone else created it (four eyes over every author)", () => {
+    const edited = { ...draft, authors: ["alice", "dave"] };
+    expect(
+      engine.decide({
+        action: "approve",
+        identity: who("dave", ["admin"], "emea"),
+        subject: edited,
+        targetTenant: "emea",
+      }),
+    ).toMatchObject({ allow: false, policyIds: ["approvals.four-eyes"] });
+    expect(
+      engine.decide({
+        action: "approve",
+        identity: who("carol", ["approver"], "emea"),
+        subject: edited,
+        targetTenant: "emea",
+      }).allow,
+    ).toBe(true);
   });
 
   it("forbids an approver of another tenant, a support agent, and a token without tickets:approve", () => {

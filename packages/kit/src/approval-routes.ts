@@ -33,6 +33,16 @@ const decisionBody = z
       .string()
       .regex(/^[0-9a-f]{64}$/, "content_hash is the SHA-256 shown by GET /approvals/<id>"),
     reason: z.string().max(500).optional(),
+    // The decision the approver saw (GET's latest_decision.id, or null): a stale or replayed request fails.
+    previous_decision: z
+      .string({
+        error: (i) =>
+          i.input === undefined
+            ? "required: the latest_decision.id shown by GET /approvals/<id>, or null when it showed none"
+            : undefined,
+      })
+      .max(64)
+      .nullable(),
   })
   .strict();
 
@@ -75,15 +85,48 @@ export function approvalRoutes<S>(
       }
       if (method === "GET") {
         // Whether an approval is in force for this content, whoever is looking (the sender rule is the send's).
-        const current = await gov.approvals.usableFor(subject);
+        const [current, latest] = await Promise.all([
+          gov.approvals.usableFor(subject),
+          gov.approvals.latest(subject),
+        ]);
         return json(res, 200, {
-          subject: { type: subject.subjectType, id, tenant: subject.tenant, author: subject.owner },
+          subject: {
+            type: subject.subjectType,
+            id,
+            tenant: subject.tenant,
+            author: subject.owner,
+            authors: subject.authors,
+          },
           content_hash: subject.contentHash,
           preview,
           approved: current.ok,
+          // A decision names the one it follows (POST previous_decision): a replayed request cannot re-decide.
+          latest_decision: latest
+            ? {
+                id: latest.id,
+                decision: latest.decision,
+                approver: latest.approver,
+                content_hash: latest.content_hash,
+                decided_at: latest.created_at,
+                expires_at: latest.expires_at,
+              }
+            : null,
+          ...(subject.closed ? { closed: subject.closed } : {}),
         });
       }
       if (method !== "POST") return json(res, 405, { error: "method_not_allowed" });
+      // Deciding is a person's act, throttled like any call (per person, tenant and server).
+      const rate = await gov.limits.consume(identity, `${serverName}/approvals`);
+      if (!rate.ok) {
+        await audit("approval.refused", `rate limited (${rate.bucket})`, undefined, {
+          retryAfterSeconds: rate.retryAfterSeconds,
+        });
+        res.setHeader("retry-after", String(rate.retryAfterSeconds));
+        return json(res, 429, {
+          error: "rate_limited",
+          error_description: `too many decisions for this ${rate.bucket}; retry after ${rate.retryAfterSeconds} s`,
+        });
+      }
       if (body.tooLarge)
         return json(res, 413, { error: "invalid_request", error_description: "request body too large" });
       let parsed: z.infer<typeof decisionBody>;
@@ -94,6 +137,7 @@ export function approvalRoutes<S>(
           err instanceof z.ZodError
             ? err.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ")
             : "the body is not valid JSON";
+        await audit("approval.refused", "invalid request", undefined, { message });
         return json(res, 400, { error: "invalid_request", error_description: message });
       }
       try {
@@ -102,6 +146,7 @@ export function approvalRoutes<S>(
           identity,
           parsed.decision === "approve" ? "approved" : "rejected",
           parsed.content_hash,
+          parsed.previous_decision,
           parsed.reason,
         );
         await audit(
@@ -118,8 +163,14 @@ export function approvalRoutes<S>(
         });
       } catch (err) {
         if (!(err instanceof ApprovalError)) throw err;
-        await audit("approval.refused", err.message, undefined, { policyIds: err.policyIds });
-        return json(res, 403, { error: "forbidden", error_description: err.message });
+        await audit("approval.refused", err.message, undefined, {
+          policyIds: err.policyIds,
+          status: err.status,
+        });
+        return json(res, err.status, {
+          error: err.status === 409 ? "conflict" : "forbidden",
+          error_description: err.message,
+        });
       }
 
       async function audit(

@@ -1,4 +1,5 @@
-import type { ApprovalSubject, Identity } from "@gatehouse/governance";
+import type { ApprovalSubject, Identity, UsableApproval } from "@gatehouse/governance";
+import type { StoreDb } from "@gatehouse/store";
 import type { Logger } from "pino";
 import { z } from "zod";
 import type { TraceContext } from "./trace-context.ts";
@@ -36,8 +37,16 @@ export interface ToolContext<S> {
    * for a token of another server at the identity provider. Never forward it.
    */
   callerToken?: string;
-  /** For `send` tools: the approval the kit checked, to be consumed with the send's own record. */
-  approval?: { id: string; approver: string; replay: boolean; consume(): Promise<boolean> };
+  /**
+   * For `send` tools: the approval the kit checked before the handler. The handler claims it inside the
+   * transaction that freezes what it will send, passing that frozen snapshot: the claim succeeds only while
+   * this approval is still the decision in force for exactly that content, and records its use.
+   */
+  approval?: {
+    id: string;
+    approver: string;
+    claim(db: StoreDb, snapshot: ApprovalSubject): Promise<UsableApproval>;
+  };
   /**
    * Adds facts about the call's downstream work (upstream status, attempts, counts) to the outcome
    * audit event. Values must be metadata, never records or PII.
@@ -72,7 +81,7 @@ export interface ToolDefinition<
   records?: (output: z.infer<O>) => RecordRef[];
   /**
    * Required for `send` tools: what the call would send, for the approval check before the handler
-   * runs. Return null when nothing will be sent (a dry run).
+   * runs. Return null when nothing new will be sent (a dry run, or a replay of a finished send).
    */
   approval?: (input: z.infer<I>, ctx: ToolContext<S>) => Promise<ApprovalSubject | null>;
   handler: (input: z.infer<I>, ctx: ToolContext<S>) => Promise<z.infer<O>>;

@@ -187,7 +187,8 @@ export async function runGovernedCall<S>(
       targetTenant,
     }).allow;
 
-  // 5. Approval (send tools): a second person approved exactly this content, unexpired, not used up.
+  // 5. Approval (send tools): the decision in force is an approval of exactly this content, unexpired, by
+  // none of its authors. The handler claims it again atomically with what it sends.
   const baseCtx = {
     identity,
     services,
@@ -257,11 +258,11 @@ export async function runGovernedCall<S>(
         });
       }
       approvalId = usable.approval.id;
+      const id = usable.approval.id;
       approval = {
-        id: usable.approval.id,
+        id,
         approver: usable.approval.approver,
-        replay: usable.replay,
-        consume: () => gov.approvals.consume(usable.approval.id, identity.user),
+        claim: (db, snapshot) => gov.approvals.claim(db, id, snapshot, identity),
       };
     }
   }

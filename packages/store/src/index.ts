@@ -10,3 +10,4 @@ export type {
   TicketDraftsTable,
   TicketSendsTable,
 } from "./tables.ts";
+export { inTransaction, lockingRead, type StoreDb } from "./transaction.ts";

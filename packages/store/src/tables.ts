@@ -53,8 +53,10 @@ export interface TicketDraftsTable {
   comment_on: string | null;
   content_hash: string;
   version: number;
-  /** draft | sent */
+  /** draft (editable) | sending (frozen: a send claimed it) | sent (final) */
   status: string;
+  /** JSON array of everyone who wrote the current content, creator first: none of them may approve it. */
+  authors: string;
   created_by: string;
   updated_by: string;
   created_at: string;
@@ -76,6 +78,8 @@ export interface ApprovalsTable {
   expires_at: string;
   used_at: string | null;
   used_by: string | null;
+  /** This decision's place among the decisions on its subject (1, 2, …); the latest one is in force. */
+  seq: number;
 }
 
 export interface TicketSendsTable {
@@ -83,12 +87,22 @@ export interface TicketSendsTable {
   approval_id: string;
   content_hash: string;
   sender: string;
-  /** pending (intent recorded, Jira not confirmed) | sent */
+  /**
+   * pending (an attempt owns the send until lease_until) | unknown (an attempt ended without knowing whether
+   * Jira filed it; reconciled once lease_until has passed) | failed (known not filed) | sent
+   */
   state: string;
   jira_key: string | null;
   attempts: number;
-  /** Until when the current attempt owns the send; after it, a retry may reconcile and take over. */
+  /**
+   * Until when the current attempt owns the send, or the last attempt's request could still land at Jira:
+   * before it nobody files or reconciles; after it a retry reconciles (searches Jira) before it files.
+   */
   lease_until: string;
+  /** The attempt that owns the send; every state change is conditioned on it. */
+  attempt_id: string | null;
+  /** What the last failed attempt was told, for a retry's message. */
+  last_error: string | null;
   started_at: string;
   updated_at: string;
 }

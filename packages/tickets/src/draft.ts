@@ -19,12 +19,17 @@ export interface Draft extends DraftContent {
   tenant: string;
   contentHash: string;
   version: number;
-  status: "draft" | "sent";
+  /** draft: editable · sending: frozen, a send claimed it · sent: final */
+  status: DraftStatus;
+  /** Everyone who wrote the current content, creator first: none of them may approve it (four eyes). */
+  authors: string[];
   createdBy: string;
   updatedBy: string;
   createdAt: string;
   updatedAt: string;
 }
+
+export type DraftStatus = "draft" | "sending" | "sent";
 
 export const SUBJECT_TYPE = "ticket_draft";
 
@@ -48,12 +53,27 @@ export function draftFromRow(r: TicketDraftsTable): Draft {
     commentOn: r.comment_on,
     contentHash: r.content_hash,
     version: r.version,
-    status: r.status === "sent" ? "sent" : "draft",
+    status: r.status === "sent" || r.status === "sending" ? r.status : "draft",
+    authors: parseAuthors(r.authors, r.created_by),
     createdBy: r.created_by,
     updatedBy: r.updated_by,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
+}
+
+function parseAuthors(text: string | null, creator: string): string[] {
+  const list = text ? (JSON.parse(text) as unknown) : [];
+  const names = Array.isArray(list) ? list.filter((x): x is string => typeof x === "string") : [];
+  return names.includes(creator) ? names : [creator, ...names];
+}
+
+/** The draft's content as it is stored, re-hashed: what a send files must match the approval's hash. */
+export function verifiedContent(d: Draft): DraftContent {
+  const content = contentOf(d);
+  if (contentHash(d.id, content) !== d.contentHash)
+    throw new Error(`draft ${d.id}: stored content does not match its content hash`);
+  return content;
 }
 
 export function contentOf(d: DraftContent): DraftContent {

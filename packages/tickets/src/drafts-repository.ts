@@ -1,7 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { ToolError } from "@gatehouse/kit";
 import type { Store } from "@gatehouse/store";
-import { contentHash, contentOf, type Draft, type DraftContent, draftFromRow } from "./draft.ts";
+import {
+  contentHash,
+  contentOf,
+  type Draft,
+  type DraftContent,
+  type DraftStatus,
+  draftFromRow,
+} from "./draft.ts";
 
 /** The stored columns of a draft's content. */
 function contentColumns(content: DraftContent) {
@@ -34,6 +41,7 @@ export class DraftsRepository {
       content_hash: contentHash(id, content),
       version: 1,
       status: "draft",
+      authors: JSON.stringify([author]),
       created_by: author,
       updated_by: author,
       created_at: now,
@@ -58,21 +66,27 @@ export class DraftsRepository {
     return d;
   }
 
-  /** A new version: a new hash, so every earlier approval stops matching. Sent drafts are frozen. */
+  /**
+   * A new version: a new hash, so every earlier approval stops matching, and the editor joins the authors
+   * (none of whom may approve it). Only a draft nobody is sending can change: a send freezes it first.
+   */
   async update(id: string, editor: string, patch: Partial<DraftContent>): Promise<Draft> {
     const current = await this.require(id);
     if (current.status === "sent")
       throw new ToolError(`draft ${id} was already sent and can no longer change`);
+    if (current.status === "sending") throw new ToolError(beingSent(id));
     const content = {
       ...contentOf(current),
       ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)),
     } as DraftContent;
     const hash = contentHash(id, content);
+    const authors = current.authors.includes(editor) ? current.authors : [...current.authors, editor];
     const res = await this.store.db
       .updateTable("ticket_drafts")
       .set({
         ...contentColumns(content),
         content_hash: hash,
+        authors: JSON.stringify(authors),
         version: current.version + 1,
         updated_by: editor,
         updated_at: new Date().toISOString(),
@@ -81,14 +95,18 @@ export class DraftsRepository {
       .where("version", "=", current.version)
       .where("status", "=", "draft")
       .executeTakeFirst();
-    if (Number(res.numUpdatedRows) !== 1)
-      throw new ToolError(`draft ${id} changed or was sent while you edited it; get it again`);
+    if (Number(res.numUpdatedRows) !== 1) {
+      const now = await this.require(id);
+      if (now.status === "sending") throw new ToolError(beingSent(id));
+      if (now.status === "sent") throw new ToolError(`draft ${id} was already sent and can no longer change`);
+      throw new ToolError(`draft ${id} changed while you edited it; get it again`);
+    }
     return this.require(id);
   }
 
   async list(
     tenant: string,
-    status: "draft" | "sent" | undefined,
+    status: DraftStatus | undefined,
     limit: number,
     after?: string,
   ): Promise<{ drafts: Draft[]; next: string | null }> {
@@ -102,12 +120,7 @@ export class DraftsRepository {
     const drafts = rows.slice(0, limit).map(draftFromRow);
     return { drafts, next: rows.length > limit ? (drafts[drafts.length - 1]?.id ?? null) : null };
   }
-
-  async markSent(id: string): Promise<void> {
-    await this.store.db
-      .updateTable("ticket_drafts")
-      .set({ status: "sent", updated_at: new Date().toISOString() })
-      .where("id", "=", id)
-      .execute();
-  }
 }
+
+const beingSent = (id: string) =>
+  `draft ${id} is being sent and cannot change now; if that send fails for good, it becomes editable again`;

@@ -4,9 +4,11 @@ export {
   contentOf,
   type Draft,
   type DraftContent,
+  type DraftStatus,
   draftFromRow,
   draftLabel,
   SUBJECT_TYPE,
+  verifiedContent,
 } from "./draft.ts";
 export { DraftsRepository } from "./drafts-repository.ts";
 export { JiraGateway, type JiraSettings } from "./jira.ts";

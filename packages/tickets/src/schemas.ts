@@ -32,7 +32,9 @@ export const draftView = z.object({
     .string()
     .describe("SHA-256 of exactly what a send would put into Jira; approvals are bound to it"),
   version: z.number().int(),
-  status: z.enum(["draft", "sent"]),
+  status: z
+    .enum(["draft", "sending", "sent"])
+    .describe("draft: editable · sending: an approved send is under way, frozen · sent: final"),
   created_by: z.string(),
   updated_by: z.string(),
   updated_at: z.string(),

@@ -1,172 +1,364 @@
+import { randomUUID } from "node:crypto";
 import { type ToolContext, ToolError, Upstream, UpstreamError } from "@gatehouse/kit";
-import type { Store } from "@gatehouse/store";
+import {
+  inTransaction,
+  lockingRead,
+  type Store,
+  type StoreDb,
+  type TicketSendsTable,
+} from "@gatehouse/store";
 import {
   commentMarker,
   type Draft,
-  type DraftsRepository,
+  draftFromRow,
   draftLabel,
   type JiraGateway,
+  type JiraRequest,
   jiraRequestFor,
   quoteJql,
+  SUBJECT_TYPE,
+  verifiedContent,
   withinProjects,
 } from "@gatehouse/tickets";
 
-type Ctx = Pick<ToolContext<unknown>, "annotate" | "signal">;
+type Ctx = Pick<ToolContext<unknown>, "annotate" | "signal" | "deadline">;
 type Approval = NonNullable<ToolContext<unknown>["approval"]>;
+type ApprovalSubject = Parameters<Approval["claim"]>[1];
 
-const UNIQUE = /UNIQUE constraint failed|duplicate key value/;
+export interface SendSettings {
+  /**
+   * How long after an attempt stopped waiting for Jira (timed out, aborted, connection lost) Jira may still
+   * file that request. Nobody files again, or trusts a search that finds nothing, before it has passed.
+   */
+  landingGraceMs: number;
+}
+
+export interface SendResult {
+  jiraKey: string;
+  /** True when the draft had already been filed: nothing new was sent. */
+  replayed: boolean;
+  approvalId: string | null;
+  approver: string | null;
+}
+
+/** Where a draft's send stands, once any earlier attempt has been settled. */
+type Settled = { sent: SendResult } | { open: Draft };
+
+/** What the claiming transaction decided. */
+type Claim =
+  | { kind: "replay"; result: SendResult }
+  | { kind: "wait"; message: string }
+  | { kind: "refused"; message: string }
+  | { kind: "reconcile"; draft: Draft; attempt: string }
+  | { kind: "file"; draft: Draft; attempt: string; approval: { id: string; approver: string } };
+
+/** How an attempt ended, as far as Gatehouse can know. */
+type AttemptEnd = { sent: string } | { failed: string } | { unknown: string; mayLandUntil: number };
 
 /**
- * Sends a draft to Jira at most once, whatever happens: client retries, concurrent sends, Jira timing
- * out after it filed the issue, or this process dying between Jira's answer and the commit.
+ * Sends an approved draft to Jira at most once, whatever happens: client retries, concurrent senders, edits
+ * racing the send, decisions changing between attempts, Jira slow, hanging, failing or losing its answer,
+ * or this process dying mid-send.
  *
- * The intent is recorded first (one row per draft: the primary key admits one), with a lease. Whoever
- * holds the lease sends; the issue carries the draft's label, so after a lost answer or a crash the next
- * attempt (once the lease has lapsed) searches Jira for it before it would ever file again.
+ * One transaction (the draft's row locked) decides every step: it re-checks that the approval in force is
+ * for exactly the stored content, freezes the draft (edits are refused from then on), and records which
+ * attempt owns the send and until when its request could still land. The request is built from that one
+ * frozen snapshot, so what Jira receives is what was approved. An attempt whose outcome is unknown blocks
+ * every other until its landing window has passed; the next attempt then searches Jira for the issue (it
+ * carries the draft's label) before anything could be filed again.
  */
 export class Sends {
   constructor(
     private readonly store: Store,
-    private readonly drafts: DraftsRepository,
     private readonly jira: JiraGateway,
-    private readonly leaseMs: number,
+    private readonly settings: SendSettings,
   ) {}
 
-  async send(
-    ctx: Ctx,
-    draft: Draft,
-    approval: Approval,
-    sender: string,
-  ): Promise<{ jiraKey: string; replayed: boolean }> {
-    const existing = await this.row(draft.id);
-    if (existing?.state === "sent" && existing.jira_key)
-      return { jiraKey: existing.jira_key, replayed: true };
-
-    let owned = false;
-    if (!existing) owned = await this.recordIntent(draft, approval, sender);
-    if (!owned) {
-      const row = await this.row(draft.id);
-      if (row?.state === "sent" && row.jira_key) return { jiraKey: row.jira_key, replayed: true };
-      if (!row || !(await this.takeOverLapsedLease(draft.id, row.lease_until))) {
-        throw new ToolError(
-          `a send of draft ${draft.id} is in progress; retry in a few seconds to get its result`,
-        );
-      }
-      // An earlier attempt may have filed it and lost the answer (or died): look before filing.
-      const found = await this.findInJira(ctx, draft);
-      if (found) {
-        await this.markSent(draft.id, found);
-        return { jiraKey: found, replayed: true };
-      }
+  /**
+   * Settles any earlier attempt of this draft's send and says where it stands: sent (its result), or open
+   * (the draft as it is now, for the approval check). Throws a ToolError while an attempt may still land.
+   */
+  async settle(ctx: Ctx, draftId: string): Promise<Settled> {
+    for (let round = 0; round < 3; round++) {
+      const step = await inTransaction(this.store, (trx) => this.settleStep(trx, draftId, ctx.deadline));
+      if ("sent" in step || "open" in step) return step;
+      if (step.kind === "wait") throw new ToolError(step.message);
+      await this.reconcile(ctx, step.draft, step.attempt);
     }
-
-    try {
-      const key = await this.file(ctx, draft);
-      await this.markSent(draft.id, key);
-      return { jiraKey: key, replayed: false };
-    } catch (err) {
-      // Let the next attempt in at once: it reconciles before it files.
-      await this.store.db
-        .updateTable("ticket_sends")
-        .set({ lease_until: new Date().toISOString(), updated_at: new Date().toISOString() })
-        .where("draft_id", "=", draft.id)
-        .execute();
-      if (Upstream.outcomeUnknown(err)) {
-        throw new ToolError(
-          `${(err as Error).message} Jira may have filed it: call send_ticket again, and it will find that ticket instead of filing a second one.`,
-        );
-      }
-      throw err;
-    }
+    throw new ToolError(`the send of draft ${draftId} is busy; retry in a few seconds`);
   }
 
-  private row(draftId: string) {
-    return this.store.db
-      .selectFrom("ticket_sends")
-      .selectAll()
-      .where("draft_id", "=", draftId)
-      .executeTakeFirst();
-  }
-
-  private async recordIntent(draft: Draft, approval: Approval, sender: string): Promise<boolean> {
-    const now = new Date();
-    try {
-      await this.store.db
-        .insertInto("ticket_sends")
-        .values({
-          draft_id: draft.id,
-          approval_id: approval.id,
-          content_hash: draft.contentHash,
-          sender,
-          state: "pending",
-          jira_key: null,
-          attempts: 1,
-          lease_until: new Date(now.getTime() + this.leaseMs).toISOString(),
-          started_at: now.toISOString(),
-          updated_at: now.toISOString(),
-        })
-        .execute();
-    } catch (err) {
-      if (UNIQUE.test(String((err as Error).message))) return false;
-      throw err;
+  /** Files the draft if the approval in force allows exactly its stored content; a filed draft replays. */
+  async send(ctx: Ctx, draftId: string, approval: Approval | undefined, sender: string): Promise<SendResult> {
+    for (let round = 0; round < 3; round++) {
+      const settled = await this.settle(ctx, draftId);
+      if ("sent" in settled) return settled.sent;
+      if (!approval)
+        throw new ToolError(`draft ${draftId} has no approval checked for this send; call again`);
+      const claim = await inTransaction(this.store, (trx) =>
+        this.claimStep(trx, draftId, approval, sender, ctx.deadline),
+      );
+      switch (claim.kind) {
+        case "replay":
+          return claim.result;
+        case "wait":
+        case "refused":
+          throw new ToolError(claim.message);
+        case "reconcile":
+          await this.reconcile(ctx, claim.draft, claim.attempt);
+          continue;
+        case "file":
+          return this.file(ctx, claim.draft, claim.attempt, claim.approval);
+      }
     }
-    // Single use: this send is the approval's one use.
-    if (!approval.replay && !(await approval.consume()))
-      throw new ToolError("the approval was used by another send; ask for a new approval");
-    return true;
+    throw new ToolError(`the send of draft ${draftId} is busy; retry in a few seconds`);
   }
 
-  private async takeOverLapsedLease(draftId: string, leaseUntil: string): Promise<boolean> {
-    const now = new Date();
-    if (leaseUntil > now.toISOString()) return false;
-    const res = await this.store.db
+  // ---- transactions: each decides one step with the draft's row locked, and never waits on Jira ----
+
+  private async lockDraft(trx: StoreDb, draftId: string): Promise<Draft> {
+    const row = await lockingRead(
+      this.store,
+      trx.selectFrom("ticket_drafts").selectAll().where("id", "=", draftId),
+    ).executeTakeFirst();
+    if (!row) throw new ToolError(`draft ${draftId} does not exist`);
+    return draftFromRow(row);
+  }
+
+  private sendRow(trx: StoreDb, draftId: string): Promise<TicketSendsTable | undefined> {
+    return trx.selectFrom("ticket_sends").selectAll().where("draft_id", "=", draftId).executeTakeFirst();
+  }
+
+  private async settleStep(
+    trx: StoreDb,
+    draftId: string,
+    deadline: number,
+  ): Promise<Settled | Exclude<Claim, { kind: "file" | "replay" | "refused" }>> {
+    const draft = await this.lockDraft(trx, draftId);
+    const row = await this.sendRow(trx, draftId);
+    if (row?.state === "sent" && row.jira_key) return { sent: await this.replay(trx, row) };
+    if (!row || row.state === "failed") return { open: draft };
+    // pending or unknown: an attempt owns the send, or its outcome has to be settled first.
+    const now = Date.now();
+    const until = Date.parse(row.lease_until);
+    if (until > now) return { kind: "wait", message: waitMessage(draftId, row, until - now) };
+    const attempt = newAttemptId();
+    await trx
       .updateTable("ticket_sends")
-      .set((eb) => ({
-        lease_until: new Date(now.getTime() + this.leaseMs).toISOString(),
-        attempts: eb("attempts", "+", 1),
-        updated_at: now.toISOString(),
-      }))
-      .where("draft_id", "=", draftId)
-      .where("state", "=", "pending")
-      .where("lease_until", "=", leaseUntil)
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) === 1;
-  }
-
-  private async markSent(draftId: string, jiraKey: string): Promise<void> {
-    await this.store.db
-      .updateTable("ticket_sends")
-      .set({ state: "sent", jira_key: jiraKey, updated_at: new Date().toISOString() })
+      .set({
+        state: "pending",
+        attempt_id: attempt,
+        // The search runs within the caller's time; if this process dies, the next caller takes over then.
+        lease_until: new Date(Math.max(deadline, now + 1000)).toISOString(),
+        updated_at: new Date(now).toISOString(),
+      })
       .where("draft_id", "=", draftId)
       .execute();
-    await this.drafts.markSent(draftId);
+    return { kind: "reconcile", draft, attempt };
   }
 
-  /** Files the issue or comment. Not idempotent by itself, so only a 429 is retried inside. */
-  private async file(ctx: Ctx, draft: Draft): Promise<string> {
+  private async claimStep(
+    trx: StoreDb,
+    draftId: string,
+    approval: Approval,
+    sender: string,
+    deadline: number,
+  ): Promise<Claim> {
+    const settled = await this.settleStep(trx, draftId, deadline);
+    if ("sent" in settled) return { kind: "replay", result: settled.sent };
+    if (!("open" in settled)) return settled;
+    const draft = settled.open;
+    // The snapshot is re-hashed from its stored fields: the approval must name exactly this content.
+    verifiedContent(draft);
+    const usable = await approval.claim(trx, subjectOf(draft));
+    const now = new Date();
+    if (!usable.ok) {
+      // Nothing is in flight: the draft may change again (its author can answer a rejection).
+      if (draft.status === "sending") await this.setDraftStatus(trx, draftId, "draft", now);
+      return { kind: "refused", message: usable.reason };
+    }
+    const attempt = newAttemptId();
+    const values = {
+      approval_id: usable.approval.id,
+      content_hash: draft.contentHash,
+      sender,
+      state: "pending",
+      attempt_id: attempt,
+      // Covers a crash mid-request: the request is aborted by the deadline, and may land for the grace after.
+      lease_until: new Date(deadline + this.settings.landingGraceMs).toISOString(),
+      last_error: null,
+      updated_at: now.toISOString(),
+    };
+    const existing = await this.sendRow(trx, draftId);
+    if (existing) {
+      await trx
+        .updateTable("ticket_sends")
+        .set((eb) => ({ ...values, attempts: eb("attempts", "+", 1) }))
+        .where("draft_id", "=", draftId)
+        .execute();
+    } else {
+      await trx
+        .insertInto("ticket_sends")
+        .values({ draft_id: draftId, ...values, jira_key: null, attempts: 1, started_at: now.toISOString() })
+        .execute();
+    }
+    if (draft.status === "draft") await this.setDraftStatus(trx, draftId, "sending", now);
+    return {
+      kind: "file",
+      draft: { ...draft, status: "sending" },
+      attempt,
+      approval: { id: usable.approval.id, approver: usable.approval.approver },
+    };
+  }
+
+  /** Records how an attempt ended, if it still owns the send. A filed issue is recorded whoever owns it. */
+  private async end(draftId: string, attempt: string, end: AttemptEnd): Promise<void> {
+    await inTransaction(this.store, async (trx) => {
+      await this.lockDraft(trx, draftId);
+      const row = await this.sendRow(trx, draftId);
+      if (!row || row.state === "sent") return;
+      const now = new Date();
+      if ("sent" in end) {
+        await trx
+          .updateTable("ticket_sends")
+          .set({
+            state: "sent",
+            jira_key: end.sent,
+            attempt_id: null,
+            last_error: null,
+            updated_at: now.toISOString(),
+          })
+          .where("draft_id", "=", draftId)
+          .execute();
+        await this.setDraftStatus(trx, draftId, "sent", now);
+        return;
+      }
+      if (row.attempt_id !== attempt) return; // another attempt took over after our window: it decides
+      if ("failed" in end) {
+        await trx
+          .updateTable("ticket_sends")
+          .set({
+            state: "failed",
+            attempt_id: null,
+            lease_until: now.toISOString(),
+            last_error: end.failed,
+            updated_at: now.toISOString(),
+          })
+          .where("draft_id", "=", draftId)
+          .execute();
+        await this.setDraftStatus(trx, draftId, "draft", now);
+        return;
+      }
+      await trx
+        .updateTable("ticket_sends")
+        .set({
+          state: "unknown",
+          attempt_id: null,
+          lease_until: new Date(end.mayLandUntil).toISOString(),
+          last_error: end.unknown,
+          updated_at: now.toISOString(),
+        })
+        .where("draft_id", "=", draftId)
+        .execute();
+    });
+  }
+
+  private async setDraftStatus(trx: StoreDb, draftId: string, status: Draft["status"], now: Date) {
+    await trx
+      .updateTable("ticket_drafts")
+      .set({ status, updated_at: now.toISOString() })
+      .where("id", "=", draftId)
+      .execute();
+  }
+
+  private async replay(trx: StoreDb, row: TicketSendsTable): Promise<SendResult> {
+    const approval = await trx
+      .selectFrom("approvals")
+      .select(["approver"])
+      .where("id", "=", row.approval_id)
+      .executeTakeFirst();
+    return {
+      jiraKey: row.jira_key!,
+      replayed: true,
+      approvalId: row.approval_id,
+      approver: approval?.approver ?? null,
+    };
+  }
+
+  // ---- Jira: outside any transaction ----
+
+  /** Files the frozen snapshot. The request is aborted when the caller's time is up. */
+  private async file(
+    ctx: Ctx,
+    draft: Draft,
+    attempt: string,
+    approval: { id: string; approver: string },
+  ): Promise<SendResult> {
     const request = jiraRequestFor(draft);
-    if (request.operation === "add_comment") {
-      await this.jira.call(
+    let answered = false;
+    let neverSent = false;
+    try {
+      const answer = await this.jira.call(
         ctx,
-        "comment.add",
-        (c) =>
-          c.issueComments.addComment({ issueIdOrKey: request.issueKey, comment: request.body.body as never }),
+        request.operation === "add_comment" ? "comment.add" : "issue.create",
+        async (client, signal) => {
+          try {
+            const body: unknown = await client.sendRequest(
+              { url: request.path, method: "POST", data: request.body, signal },
+              undefined as never,
+            );
+            answered = true;
+            return body;
+          } catch (err) {
+            const e = err as { status?: unknown; code?: unknown; cause?: { code?: unknown } };
+            if (typeof e.status === "number") answered = true;
+            const code = e.code ?? e.cause?.code;
+            if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN") neverSent = true;
+            throw err;
+          }
+        },
         { idempotent: false },
       );
-      return request.issueKey;
+      const key = filedKey(request, answer);
+      await this.end(draft.id, attempt, { sent: key });
+      return { jiraKey: key, replayed: false, approvalId: approval.id, approver: approval.approver };
+    } catch (err) {
+      const message = err instanceof ToolError ? err.message : "Jira could not be reached.";
+      if (Upstream.outcomeUnknown(err) && !neverSent) {
+        // No answer: the request may still be applied for a while. An answer (5xx, garbage): it was handled.
+        const mayLandUntil = answered ? Date.now() : Date.now() + this.settings.landingGraceMs;
+        await this.end(draft.id, attempt, { unknown: message, mayLandUntil });
+        const wait = Math.max(1, Math.ceil((mayLandUntil - Date.now()) / 1000));
+        throw new ToolError(
+          answered
+            ? `${message} Jira may have filed it: call send_ticket again, and it will find that ticket instead of filing a second one.`
+            : `${message} Jira may still file it until ${new Date(mayLandUntil).toISOString()}: call send_ticket again in ${wait} s, and it will find that ticket instead of filing a second one.`,
+        );
+      }
+      await this.end(draft.id, attempt, { failed: message });
+      if (err instanceof ToolError) throw err;
+      throw new UpstreamError(message, undefined, false);
     }
-    const created: unknown = await this.jira.call(
-      ctx,
-      "issue.create",
-      (c) => c.issues.createIssue(request.body as never),
-      { idempotent: false },
+  }
+
+  /** Searches Jira for what an earlier attempt filed; records the answer; a failed search changes nothing. */
+  private async reconcile(ctx: Ctx, draft: Draft, attempt: string): Promise<void> {
+    let found: string | undefined;
+    try {
+      found = await this.findInJira(ctx, draft);
+    } catch (err) {
+      // Still unknown: the next caller may search again at once.
+      const message = err instanceof ToolError ? err.message : "Jira could not be searched.";
+      await this.end(draft.id, attempt, { unknown: message, mayLandUntil: Date.now() });
+      throw new ToolError(
+        `an earlier attempt to send draft ${draft.id} may have reached Jira, and Jira could not be searched to find out: ${message}`,
+      );
+    }
+    await this.end(
+      draft.id,
+      attempt,
+      found ? { sent: found } : { failed: "an earlier attempt did not reach Jira" },
     );
-    const key = (created as { key?: unknown } | null)?.key;
-    // jira.js hands back an unreadable body as a string instead of throwing: Jira may have filed the
-    // issue, so this is an unknown outcome, settled by reconciliation on the next attempt.
-    if (typeof key !== "string")
-      throw new UpstreamError("Jira answered something unreadable.", undefined, true);
-    return key;
   }
 
   /** The issue (or comment) an earlier attempt filed for this draft, if any. */
@@ -175,9 +367,7 @@ export class Sends {
     if (request.operation === "add_comment") {
       const page = (await this.jira.call(ctx, "comment.list", (c) =>
         c.issueComments.getComments({ issueIdOrKey: request.issueKey, maxResults: 100 }),
-      )) as {
-        comments?: Array<{ body?: unknown }>;
-      };
+      )) as { comments?: Array<{ body?: unknown }> };
       const marker = commentMarker(draft.id);
       return (page.comments ?? []).some((c) => JSON.stringify(c.body ?? "").includes(marker))
         ? request.issueKey
@@ -186,9 +376,40 @@ export class Sends {
     const jql = withinProjects([draft.project], `labels = ${quoteJql(draftLabel(draft.id))}`);
     const res = (await this.jira.call(ctx, "search.jql", (c) =>
       c.issueSearch.searchForIssuesUsingJqlEnhancedSearchPost({ jql, maxResults: 2, fields: ["summary"] }),
-    )) as {
-      issues?: Array<{ key?: string }>;
-    };
+    )) as { issues?: Array<{ key?: string }> };
     return res.issues?.[0]?.key;
   }
+}
+
+/** The approval subject of a draft as stored: exactly what an approval must name. */
+export function subjectOf(d: Draft): ApprovalSubject {
+  return {
+    subjectType: SUBJECT_TYPE,
+    id: d.id,
+    tenant: d.tenant,
+    owner: d.createdBy,
+    authors: d.authors,
+    contentHash: d.contentHash,
+    ...(d.status === "sent" ? { closed: "was already sent" } : {}),
+  };
+}
+
+/** The key of what Jira filed, from its answer to the POST. */
+function filedKey(request: JiraRequest, answer: unknown): string {
+  if (request.operation === "add_comment") return request.issueKey;
+  const key = (answer as { key?: unknown } | null)?.key;
+  // jira.js hands back an unreadable body as a string instead of throwing: Jira may have filed the issue,
+  // so this is an unknown outcome (with an answer), settled by reconciliation on the next attempt.
+  if (typeof key !== "string")
+    throw new UpstreamError("Jira answered something unreadable.", undefined, true);
+  return key;
+}
+
+const newAttemptId = () => `att_${randomUUID()}`;
+
+function waitMessage(draftId: string, row: TicketSendsTable, ms: number): string {
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  return row.state === "unknown"
+    ? `an earlier attempt to send draft ${draftId} may still be filed by Jira until ${row.lease_until} (${row.last_error ?? "no answer"}); call send_ticket again in ${seconds} s, and it will find that ticket instead of filing a second one`
+    : `a send of draft ${draftId} is in progress; call send_ticket again in ${seconds} s to get its result`;
 }

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { defineServer } from "@gatehouse/kit";
-import { DraftsRepository, JiraGateway, jiraRequestFor, SUBJECT_TYPE, toDraftView } from "@gatehouse/tickets";
-import { Sends } from "./sends.ts";
+import { DraftsRepository, JiraGateway, jiraRequestFor, toDraftView } from "@gatehouse/tickets";
+import { Sends, subjectOf } from "./sends.ts";
 import type { TicketSendServices } from "./services.ts";
 import { sendTicket } from "./tools/send-ticket.ts";
 
@@ -18,24 +18,20 @@ export const ticketSend = defineServer<TicketSendServices>({
     async load(id, services) {
       const d = await services.drafts.get(id);
       if (!d) return undefined;
-      return {
-        subject: {
-          subjectType: SUBJECT_TYPE,
-          id: d.id,
-          tenant: d.tenant,
-          owner: d.createdBy,
-          contentHash: d.contentHash,
-        },
-        preview: { draft: toDraftView(d), jira_request: jiraRequestFor(d) },
-      };
+      return { subject: subjectOf(d), preview: { draft: toDraftView(d), jira_request: jiraRequestFor(d) } };
     },
   },
   async services({ env, store }) {
     const drafts = new DraftsRepository(store);
     const jira = new JiraGateway(env);
-    const leaseMs = Number(env.TICKETS_SEND_LEASE_MS ?? 60_000);
-    if (!Number.isInteger(leaseMs) || leaseMs < 1000)
-      throw new Error("TICKETS_SEND_LEASE_MS must be at least 1000");
-    return { drafts, jira, sends: new Sends(store, drafts, jira, leaseMs), close: async () => undefined };
+    const landingGraceMs = Number(env.TICKETS_SEND_LANDING_GRACE_MS ?? 30_000);
+    if (!Number.isInteger(landingGraceMs) || landingGraceMs < 0)
+      throw new Error("TICKETS_SEND_LANDING_GRACE_MS must be a whole number of milliseconds (0 or more)");
+    return {
+      drafts,
+      jira,
+      sends: new Sends(store, jira, { landingGraceMs }),
+      close: async () => undefined,
+    };
   },
 });

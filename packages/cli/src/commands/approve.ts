@@ -3,8 +3,9 @@ import { type CliContext, err, out } from "../context.ts";
 import { defaultResourceUrl, findServer, UsageError } from "../servers.ts";
 
 interface Preview {
-  subject: { id: string; tenant: string; author: string };
+  subject: { id: string; tenant: string; author: string; authors?: string[] };
   content_hash: string;
+  latest_decision: { id: string; decision: string; approver: string } | null;
   preview: {
     draft: {
       project: string;
@@ -57,18 +58,23 @@ export async function approveCommand(
     return 1;
   }
   const d = shown.preview.draft;
-  out(`draft ${draftId} by ${shown.subject.author} (tenant ${shown.subject.tenant})`);
+  out(
+    `draft ${draftId} by ${(shown.subject.authors ?? [shown.subject.author]).join(", ")} (tenant ${shown.subject.tenant})`,
+  );
   out(
     `  ${d.comment_on ? `comment on ${d.comment_on}` : `new ${d.issue_type} in ${d.project}`}: ${d.summary}`,
   );
   for (const line of d.description.split("\n").slice(0, 20)) out(`  | ${line}`);
   out(`  content hash ${shown.content_hash}`);
+  if (shown.latest_decision)
+    out(`  last decision: ${shown.latest_decision.decision} by ${shown.latest_decision.approver}`);
   const post = await fetch(url, {
     method: "POST",
     headers,
     body: JSON.stringify({
       decision,
       content_hash: shown.content_hash,
+      previous_decision: shown.latest_decision?.id ?? null,
       ...(opts.reason ? { reason: opts.reason } : {}),
     }),
     signal: AbortSignal.timeout(10_000),

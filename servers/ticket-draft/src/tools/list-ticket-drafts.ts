@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { TicketDraftServices } from "../services.ts";
 
 const input = z.object({
-  status: z.enum(["draft", "sent"]).optional(),
+  status: z.enum(["draft", "sending", "sent"]).optional(),
   tenant: tenantArgument,
   limit: z.number().int().min(1).max(50).default(20),
   cursor: z.string().max(64).optional(),

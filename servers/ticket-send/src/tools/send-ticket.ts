@@ -1,6 +1,7 @@
-import { defineTool, ToolError } from "@gatehouse/kit";
-import { draftId, jiraRequestFor, SUBJECT_TYPE } from "@gatehouse/tickets";
+import { defineTool } from "@gatehouse/kit";
+import { draftId, jiraRequestFor } from "@gatehouse/tickets";
 import { z } from "zod";
+import { type Sends, subjectOf } from "../sends.ts";
 import type { TicketSendServices } from "../services.ts";
 
 const input = z.object({
@@ -28,7 +29,7 @@ export const sendTicket = defineTool({
   name: "send_ticket",
   title: "Send an approved ticket draft to Jira",
   description:
-    "Files one approved draft in Jira (a new issue, or a comment on the issue it names) exactly once; retrying returns the same issue. Needs an approval by a second person for exactly the current draft content. dry_run shows what would be sent.",
+    "Files one approved draft in Jira (a new issue, or a comment on the issue it names) exactly once; retrying returns the same issue. Needs an approval, by someone who wrote none of it, of exactly the current draft content; the draft is frozen while it is sent. dry_run shows what would be sent.",
   kind: "send",
   scope: "tickets:send",
   input,
@@ -37,27 +38,23 @@ export const sendTicket = defineTool({
     const d = await ctx.services.drafts.get(args.draft_id);
     return d && { type: "ticket_draft", id: d.id, tenant: d.tenant };
   },
-  approval: async (args, ctx: { services: TicketSendServices }) => {
+  // What this call would send: the draft as stored, once any earlier attempt is settled. A draft already
+  // filed needs no approval (the call only replays its result); a dry run sends nothing.
+  approval: async (args, ctx: { services: TicketSendServices } & Parameters<Sends["settle"]>[0]) => {
     if (args.dry_run) return null;
-    const d = await ctx.services.drafts.require(args.draft_id);
-    return {
-      subjectType: SUBJECT_TYPE,
-      id: d.id,
-      tenant: d.tenant,
-      owner: d.createdBy,
-      contentHash: d.contentHash,
-    };
+    const settled = await ctx.services.sends.settle(ctx, args.draft_id);
+    return "sent" in settled ? null : subjectOf(settled.open);
   },
   handler: async (
     args,
     ctx: {
       services: TicketSendServices;
       identity: { user: string };
-      approval?: NonNullable<Parameters<TicketSendServices["sends"]["send"]>[2]>;
-    } & Parameters<TicketSendServices["sends"]["send"]>[0],
+      approval?: Parameters<Sends["send"]>[2];
+    } & Parameters<Sends["send"]>[0],
   ) => {
-    const draft = await ctx.services.drafts.require(args.draft_id);
     if (args.dry_run) {
+      const draft = await ctx.services.drafts.require(args.draft_id);
       return {
         draft_id: draft.id,
         dry_run: true,
@@ -69,8 +66,8 @@ export const sendTicket = defineTool({
         approved_by: null,
       };
     }
-    if (!ctx.approval) throw new ToolError("no approval was checked for this send");
-    const sent = await ctx.services.sends.send(ctx, draft, ctx.approval, ctx.identity.user);
+    const sent = await ctx.services.sends.send(ctx, args.draft_id, ctx.approval, ctx.identity.user);
+    const draft = await ctx.services.drafts.require(args.draft_id);
     return {
       draft_id: draft.id,
       dry_run: false,
@@ -78,8 +75,8 @@ export const sendTicket = defineTool({
       jira_request: null,
       jira_key: sent.jiraKey,
       replayed: sent.replayed,
-      approval_id: ctx.approval.id,
-      approved_by: ctx.approval.approver,
+      approval_id: sent.approvalId,
+      approved_by: sent.approver,
     };
   },
 });
