@@ -100,6 +100,30 @@ export class AuditLog {
     return rows.reverse();
   }
 
+  /**
+   * Rows no chain walk reaches: a sequence number that is NULL or below 1. The schema refuses them
+   * (migration 004), so any found here were forged by someone who could also change the schema.
+   */
+  async outsideChain(limit = 10): Promise<AuditRecord[]> {
+    return this.store.db
+      .selectFrom("audit_events")
+      .selectAll()
+      .where((eb) => eb.or([eb("seq", "is", null), eb("seq", "<", 1)]))
+      .orderBy("seq")
+      .limit(limit)
+      .execute();
+  }
+
+  /** How many rows sit at or below `seq`, counting rows without a sequence number. */
+  async countThrough(seq: number): Promise<number> {
+    const row = await this.store.db
+      .selectFrom("audit_events")
+      .select((eb) => eb.fn.countAll().as("n"))
+      .where((eb) => eb.or([eb("seq", "is", null), eb("seq", "<=", seq)]))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   async after(seq: number, limit = 1000): Promise<AuditRecord[]> {
     return this.store.db
       .selectFrom("audit_events")

@@ -7,7 +7,7 @@ export {
 } from "./approvals.ts";
 export type { AuditEventInput, AuditEventType, AuditRecord } from "./audit-event.ts";
 export { AuditLog, GENESIS_HASH, hashRecord } from "./audit-log.ts";
-export { type VerifyResult, verifyAuditChain } from "./audit-verify.ts";
+export { isChainSeq, type VerifyResult, verifyAuditChain } from "./audit-verify.ts";
 export { canonicalJson, fingerprint, sha256Hex } from "./canonical-json.ts";
 export {
   applyEgress,

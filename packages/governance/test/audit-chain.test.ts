@@ -163,9 +163,10 @@ describe("audit chain", () => {
   it("detects two events swapped in order", async () => {
     await appendEvents(5);
     const db = store.db;
-    await db.updateTable("audit_events").set({ seq: -2 }).where("seq", "=", 2).execute();
+    // Through a spare number above the head: the schema refuses numbers below 1.
+    await db.updateTable("audit_events").set({ seq: 1000 }).where("seq", "=", 2).execute();
     await db.updateTable("audit_events").set({ seq: 2 }).where("seq", "=", 3).execute();
-    await db.updateTable("audit_events").set({ seq: 3 }).where("seq", "=", -2).execute();
+    await db.updateTable("audit_events").set({ seq: 3 }).where("seq", "=", 1000).execute();
     const result = await verifyAuditChain(log);
     expect(result).toMatchObject({ ok: false, seq: 2, events: 1 });
     if (result.ok) return;

@@ -1,4 +1,4 @@
-import { type AuditRecord, verifyAuditChain } from "@gatehouse/governance";
+import { type AuditRecord, isChainSeq, verifyAuditChain } from "@gatehouse/governance";
 import { type CliContext, err, out, withStore } from "../context.ts";
 import { UsageError } from "../servers.ts";
 
@@ -10,7 +10,11 @@ export async function auditVerify(ctx: CliContext): Promise<number> {
       out(`audit chain intact: ${result.events} events, head #${result.headSeq} ${result.headHash}`);
       return 0;
     }
-    err(`audit chain BROKEN at event #${result.seq} (${result.id}): ${result.problem}`);
+    const where =
+      result.seq === null && !result.id
+        ? "audit chain BROKEN"
+        : `audit chain BROKEN at event #${String(result.seq)} (${result.id})`;
+    err(`${where}: ${result.problem}`);
     err(`${result.events} events before it verified`);
     return 1;
   });
@@ -19,7 +23,8 @@ export async function auditVerify(ctx: CliContext): Promise<number> {
 function line(e: AuditRecord): string {
   const who = e.user_id ? `${e.user_id}@${e.tenant}${e.env === "local" ? " (local)" : ""}` : "(no identity)";
   const parts = [
-    `#${e.seq}`,
+    // A row the chain cannot hold (forged past the schema): never shown as if it were part of it.
+    isChainSeq(e.seq) ? `#${e.seq}` : `#${String(e.seq)} [OUTSIDE THE AUDIT CHAIN]`,
     e.ts,
     e.type.padEnd(14),
     e.server,
@@ -52,21 +57,48 @@ export async function auditTail(
   });
 }
 
-/** `gatehouse audit trace <correlation-id>`: every event of one request, as a tree of spans. */
+/** Ticket draft ids: the subjects `audit trace` follows across requests. */
+const SUBJECT_ID = /^dr_[A-Za-z0-9]{12}$/;
+
+/**
+ * Rows with a sequence number the chain cannot hold were forged past the schema and are not covered by
+ * `audit verify`'s proof: they are left out of the trace and named on stderr.
+ */
+function splitOutsideChain(events: AuditRecord[]): AuditRecord[] {
+  const outside = events.filter((e) => !isChainSeq(e.seq));
+  if (outside.length > 0) {
+    err(
+      `warning: ${outside.length} matching event(s) are outside the audit chain (sequence number not a whole number from 1 up) and are not shown; run gatehouse audit verify:`,
+    );
+    for (const e of outside) err(`  ${line(e)}  ${e.id}`);
+  }
+  return events.filter((e) => isChainSeq(e.seq));
+}
+
+/**
+ * `gatehouse audit trace <correlation-id | draft-id>`: every event of one request, as a tree of spans;
+ * for a draft id, every event that carries it as correlation id or names it, so neither can hide the other.
+ */
 export async function auditTrace(ctx: CliContext, correlationId: string | undefined): Promise<number> {
   if (!correlationId)
     throw new UsageError(
       "audit trace needs a correlation id (shown as io.gatehouse/correlation-id in each tool result's _meta)",
     );
   return withStore(ctx, async ({ audit }) => {
-    let events = await audit.byCorrelation(correlationId);
-    if (events.length === 0 && /^dr_[A-Za-z0-9]{12}$/.test(correlationId)) {
+    if (SUBJECT_ID.test(correlationId)) {
       // A draft id: its whole life across requests, drafted → approved → sent.
-      events = await audit.bySubject(correlationId);
+      const byId = new Map<string, AuditRecord>();
+      for (const e of [
+        ...(await audit.byCorrelation(correlationId)),
+        ...(await audit.bySubject(correlationId)),
+      ])
+        byId.set(e.id, e);
+      const events = splitOutsideChain([...byId.values()]).sort((a, b) => a.seq - b.seq);
       out(`subject ${correlationId}: ${events.length} events`);
       for (const e of events) out(line(e));
       return events.length ? 0 : 1;
     }
+    const events = splitOutsideChain(await audit.byCorrelation(correlationId));
     if (events.length === 0) {
       err(`no audit events with correlation id ${correlationId}`);
       return 1;
