@@ -45,7 +45,8 @@ describe.each(storeMatrix())(
         JIRA_API_TOKEN: jira.apiToken,
         JIRA_TIMEOUT_MS: "1000",
         JIRA_RETRY_BUDGET_MS: "3000",
-        TICKETS_SEND_LEASE_MS: "2000",
+        GATEHOUSE_REQUEST_TIMEOUT_MS: "4000",
+        TICKETS_SEND_LANDING_GRACE_MS: "1500",
       };
       [draftServer, sendServer] = await Promise.all([
         spawnHttpServer(TICKET_DRAFT_ENTRY, serverEnv),
@@ -89,7 +90,11 @@ describe.each(storeMatrix())(
       });
       return {
         status: res.status,
-        body: (await res.json()) as { content_hash?: string; error_description?: string },
+        body: (await res.json()) as {
+          content_hash?: string;
+          latest_decision?: { id: string } | null;
+          error_description?: string;
+        },
       };
     };
 
@@ -101,13 +106,15 @@ describe.each(storeMatrix())(
       server = sendServer,
     ) => {
       const token = await env.mint(user, { audience: server.url });
-      const seen = hash ?? (await review(user, draftId, server)).body.content_hash ?? "0".repeat(64);
+      const shown = (await review(user, draftId, server)).body;
+      const seen = hash ?? shown.content_hash ?? "0".repeat(64);
       const res = await fetch(`${new URL(server.url).origin}/approvals/${draftId}`, {
         method: "POST",
         headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
         body: JSON.stringify({
           decision,
           content_hash: seen,
+          previous_decision: shown.latest_decision?.id ?? null,
           reason: decision === "reject" ? "wrong customer" : undefined,
         }),
       });
@@ -275,7 +282,7 @@ describe.each(storeMatrix())(
       );
       expect(keys.size).toBe(1);
       for (const r of results.filter((x) => x.isError))
-        expect(textOf(r)).toContain("is in progress; retry in a few seconds");
+        expect(textOf(r)).toMatch(/is in progress; call send_ticket again in \d+ s to get its result/);
       const final = await send(d.draft_id);
       expect((final.structuredContent as SendResult).jira_key).toBe([...keys][0]);
       expect(issuesFor(d.draft_id)).toHaveLength(1);
@@ -287,9 +294,12 @@ describe.each(storeMatrix())(
       jira.faults.set({ kind: "commit-then-timeout", path: "/rest/api/3/issue", method: "POST", times: 1 });
       const lost = await send(d.draft_id);
       expect(lost.isError).toBe(true);
-      expect(textOf(lost)).toContain("Jira may have filed it: call send_ticket again");
+      expect(textOf(lost)).toMatch(/Jira may still file it until .*: call send_ticket again in \d+ s/);
       expect(issuesFor(d.draft_id)).toHaveLength(1);
       jira.faults.clear();
+      const early = await send(d.draft_id);
+      expect(textOf(early)).toContain("may still be filed by Jira until");
+      await new Promise((r) => setTimeout(r, 1600));
       const retry = await send(d.draft_id);
       expect(retry.structuredContent as SendResult).toMatchObject({
         replayed: true,
@@ -312,8 +322,9 @@ describe.each(storeMatrix())(
       await aliceSend.close();
       sendServer = await spawnHttpServer(TICKET_SEND_ENTRY, serverEnv);
       aliceSend = await connectHttp(sendServer.url, await env.mint("alice", { audience: sendServer.url }));
+      // The killed attempt owns the send until its deadline (4 s) plus the landing grace (1.5 s).
       let result: SendResult | undefined;
-      for (let i = 0; i < 40 && !result; i++) {
+      for (let i = 0; i < 60 && !result; i++) {
         const r = await send(d.draft_id);
         if (!r.isError) result = r.structuredContent as SendResult;
         else {
