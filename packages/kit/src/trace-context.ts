@@ -11,7 +11,10 @@ export interface TraceContext {
 }
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
-const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+// Only the form Gatehouse itself generates (and the business server forwards downstream): a client-chosen
+// id could otherwise equal a subject id (a draft's `dr_…`) and stand in front of its history in
+// `gatehouse audit trace`.
+const CORRELATION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Keys under which clients (and the business server) pass trace context in a request's `_meta`. */
 export const META_CORRELATION_ID = "io.gatehouse/correlation-id";
@@ -25,7 +28,7 @@ export function newTraceContext(incoming: { traceparent?: unknown; correlationId
   const parentSpanId = m?.[2];
   const correlationId =
     typeof incoming.correlationId === "string" && CORRELATION_ID.test(incoming.correlationId)
-      ? incoming.correlationId
+      ? incoming.correlationId.toLowerCase()
       : randomUUID();
   return { correlationId, traceId, spanId, parentSpanId, traceparent: `00-${traceId}-${spanId}-01` };
 }
