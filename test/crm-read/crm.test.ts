@@ -283,6 +283,19 @@ describe("crm-read through the real @hubspot/api-client against the HubSpot stan
     expect(textOf(r)).toMatch(/HubSpot did not answer in time|gave up/);
   });
 
+  it("reports a HubSpot that answers after the per-attempt timeout as a timeout, auditing the attempts as they were", async () => {
+    // Each answer comes 1.5 s late (timeout 1 s): it lands while a later attempt is under way.
+    hubspot.faults.set({ kind: "latency", ms: 1_500 });
+    const r = await alice.callTool({ name: "search_companies", arguments: { query: "Fjord" } });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(
+      /^HubSpot did not answer in time \(\d attempts? over [\d.]+ s\)\. Try again later\.$/,
+    );
+    const upstream = (await outcomeEvent(env.audit, r)).detail.upstream as { attempts: number };
+    expect(upstream).toMatchObject({ system: "hubspot", status: "timeout" });
+    expect(upstream.attempts).toBeGreaterThanOrEqual(2);
+  });
+
   it("reports a malformed HubSpot answer as an upstream fault, without leaking it", async () => {
     hubspot.faults.set({ kind: "malformed" });
     const r = await alice.callTool({ name: "search_companies", arguments: { query: "Fjord" } });

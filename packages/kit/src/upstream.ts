@@ -43,6 +43,9 @@ export interface UpstreamCallOptions {
   idempotent?: boolean;
 }
 
+/** An attempt still under way. */
+const PENDING = "pending";
+
 /** Raised by the backoff when the next wait would break the call's budget. */
 class BudgetExceeded extends Error {
   constructor(
@@ -101,8 +104,9 @@ export class Upstream {
     opts: UpstreamCallOptions = {},
   ): Promise<T> {
     const idempotent = opts.idempotent ?? true;
-    let attempts = 0;
-    let lastStatus: number | string = "none";
+    // What each attempt came to, settled once: the first of its answer, its error, or its cancellation.
+    // A cancelled attempt's late answer is no part of the call, so it changes nothing here.
+    const outcomes: Array<number | string> = [];
     const started = Date.now();
     const { retryBudgetMs } = this.config;
     const nextBackoff = (context: IRetryBackoffContext<unknown>): IBackoff<IRetryBackoffContext<unknown>> => {
@@ -126,28 +130,36 @@ export class Upstream {
       ctx.annotate("upstream", {
         system: this.system.toLowerCase(),
         operation,
-        status: lastStatus,
-        attempts,
+        // An attempt the call ended without (none should be) is reported as what it was: cut short.
+        status: outcomes.at(-1) === PENDING ? "timeout" : (outcomes.at(-1) ?? "none"),
+        attempts: outcomes.length,
         ms: Date.now() - started,
       });
     try {
       const result = await policy.execute(async ({ signal }) => {
-        attempts++;
+        const attempt = outcomes.push(PENDING) - 1;
+        const settle = (outcome: number | string) => {
+          if (outcomes[attempt] === PENDING) outcomes[attempt] = outcome;
+        };
+        // Timed out, or the caller's time is up: the attempt is over, whatever it answers later.
+        const cancelled = () => settle("timeout");
+        signal.addEventListener("abort", cancelled, { once: true });
         try {
           const value = await fn(signal);
-          lastStatus = 200;
+          settle(200);
           return value;
         } catch (err) {
-          lastStatus = this.errors.status(err) ?? "network";
+          settle(this.errors.status(err) ?? "network");
           throw err;
+        } finally {
+          signal.removeEventListener("abort", cancelled);
         }
       }, ctx.signal);
       report();
       return result;
     } catch (err) {
-      if (err instanceof TaskCancelledError) lastStatus = "timeout";
       report();
-      throw this.explain(err, attempts, Date.now() - started);
+      throw this.explain(err, outcomes.length, Date.now() - started);
     }
   }
 
@@ -171,6 +183,8 @@ export class Upstream {
       );
     }
     if (err instanceof BudgetExceeded) {
+      // The retry budget ran out: say what the last attempt met (a timeout is not rate limiting).
+      if (this.errors.status(err.lastError) !== 429) return this.explain(err.lastError, attempts, ms);
       return new UpstreamError(
         `${s} is rate limiting${label(err.lastError)}; gave up after ${tries} rather than wait ${Math.ceil(err.waitMs / 1000)} s more. Try again in a few seconds.`,
         429,
