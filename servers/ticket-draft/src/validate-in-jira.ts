@@ -3,6 +3,20 @@ import type { JiraGateway } from "@gatehouse/tickets";
 
 type Ctx = Pick<ToolContext<unknown>, "annotate" | "signal">;
 
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * An answer that is not what Jira documents (a truncated body reaches us as a string, not an object):
+ * Jira's fault, never a verdict on the caller's project, issue type or issue.
+ */
+const unreadable = (asked: string) =>
+  new UpstreamError(
+    `Jira answered something unreadable when asked for ${asked}; try again`,
+    undefined,
+    false,
+  );
+
 /** Read-only lookups that keep drafts sendable: the project has the issue type, the commented issue exists. */
 export async function validateInJira(
   jira: JiraGateway,
@@ -11,10 +25,12 @@ export async function validateInJira(
   issueType: string,
   commentOn: string | null,
 ): Promise<void> {
-  const found = await jira.call(ctx, "project.get", (c) =>
+  const found: unknown = await jira.call(ctx, "project.get", (c) =>
     c.projects.getProject({ projectIdOrKey: project }),
   );
-  const types = (found.issueTypes ?? []).map((t) => t.name ?? "");
+  if (!isObject(found) || !Array.isArray(found.issueTypes) || !found.issueTypes.every(isObject))
+    throw unreadable(`project ${project}`);
+  const types = found.issueTypes.map((t) => (typeof t.name === "string" ? t.name : ""));
   if (!types.includes(issueType))
     throw new ToolError(
       `issue type "${issueType}" does not exist in ${project}; use one of ${types.join(", ")}`,
@@ -22,8 +38,9 @@ export async function validateInJira(
   if (commentOn) {
     if (!commentOn.startsWith(`${project}-`))
       throw new ToolError(`comment_on ${commentOn} is not an issue of project ${project}`);
+    let issue: unknown;
     try {
-      await jira.call(ctx, "issue.get", (c) =>
+      issue = await jira.call(ctx, "issue.get", (c) =>
         c.issues.getIssue({ issueIdOrKey: commentOn, fields: ["summary"] }),
       );
     } catch (err) {
@@ -31,5 +48,6 @@ export async function validateInJira(
         throw new ToolError(`issue ${commentOn} does not exist`);
       throw err;
     }
+    if (!isObject(issue) || typeof issue.key !== "string") throw unreadable(`issue ${commentOn}`);
   }
 }
