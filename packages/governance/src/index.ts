@@ -43,6 +43,12 @@ export {
   redactValue,
 } from "./redaction.ts";
 export {
+  OTHER_SOURCES,
+  type Refusal,
+  RefusalRecorder,
+  type RefusalRecorderOptions,
+} from "./refusal-recorder.ts";
+export {
   ACCEPTED_ALGORITHMS,
   createTokenVerifier,
   identityFromClaims,

@@ -62,6 +62,7 @@ const env = z.object({
     .positive()
     .default(1024 * 1024),
   GATEHOUSE_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  GATEHOUSE_AUTH_REFUSAL_INTERVAL_MS: z.coerce.number().int().positive().default(60_000),
   GATEHOUSE_TOKEN: z.string().optional(),
   GATEHOUSE_PROFILE: z.string().optional(),
   GATEHOUSE_PROFILES_FILE: z.string().optional(),
@@ -87,6 +88,8 @@ export interface KitConfig {
   maxResultBytes: number;
   maxBodyBytes: number;
   requestTimeoutMs: number;
+  /** Refused HTTP requests past the first few per source and interval are counted into one audit event per interval. */
+  authRefusalIntervalMs: number;
   token?: string;
   profile?: string;
   profilesFile: string;
@@ -127,6 +130,7 @@ export function loadKitConfig(defaultPort: number, source: NodeJS.ProcessEnv = p
     maxResultBytes: e.GATEHOUSE_MAX_RESULT_BYTES,
     maxBodyBytes: e.GATEHOUSE_MAX_BODY_BYTES,
     requestTimeoutMs: e.GATEHOUSE_REQUEST_TIMEOUT_MS,
+    authRefusalIntervalMs: e.GATEHOUSE_AUTH_REFUSAL_INTERVAL_MS,
     token: e.GATEHOUSE_TOKEN,
     profile: e.GATEHOUSE_PROFILE,
     profilesFile: e.GATEHOUSE_PROFILES_FILE ?? defaultProfilesFile(),

@@ -5,7 +5,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo } from "node:net";
-import { AuthError, type Identity, type TokenVerifier } from "@gatehouse/governance";
+import { AuthError, type Identity, RefusalRecorder, type TokenVerifier } from "@gatehouse/governance";
 import { hostHeaderValidation, originValidation, toNodeHandler } from "@modelcontextprotocol/node";
 import { type AuthInfo, createMcpHandler, type Server } from "@modelcontextprotocol/server";
 import type { Logger } from "pino";
@@ -24,6 +24,8 @@ export interface HttpOptions {
   allowedOrigins: string[];
   maxBodyBytes: number;
   requestTimeoutMs: number;
+  /** Refusals per source and kind past the first few of this interval are audited as one counted event. */
+  authRefusalIntervalMs?: number;
 }
 
 export interface RunningHttp {
@@ -92,28 +94,44 @@ export async function startHttp(opts: {
     resource_name: def.title,
   };
 
+  // Every refusal is audited, but one client cannot grow the trail without bound: per remote address and
+  // kind, the first few of each interval are written at once and the rest counted into one event.
+  const refusals = new RefusalRecorder({
+    append: (event) => gov.audit.append(event),
+    server: def.name,
+    intervalMs: http.authRefusalIntervalMs ?? 60_000,
+    onError: (err) => log.error({ err }, "could not audit refused requests"),
+  });
+
   const reject = async (req: IncomingMessage, res: ServerResponse, err: AuthError, identity?: Identity) => {
     const trace = newTraceContext({
       traceparent: req.headers.traceparent,
       correlationId: req.headers["x-correlation-id"],
     });
+    const source = req.socket.remoteAddress ?? "unknown";
     try {
-      await gov.audit.append({
-        type: "auth.rejected",
-        server: def.name,
-        identity,
-        env: identity?.env ?? "http",
-        outcome: err.code,
-        detail: {
-          reason: err.description,
-          status: err.status,
-          ...(err.requiredScope ? { requiredScope: err.requiredScope } : {}),
-          userAgent: String(req.headers["user-agent"] ?? "").slice(0, 200),
+      await refusals.record({
+        source,
+        kind: err.code,
+        reason: err.description,
+        event: {
+          type: "auth.rejected",
+          server: def.name,
+          identity,
+          env: identity?.env ?? "http",
+          outcome: err.code,
+          detail: {
+            reason: err.description,
+            status: err.status,
+            ...(err.requiredScope ? { requiredScope: err.requiredScope } : {}),
+            source,
+            userAgent: String(req.headers["user-agent"] ?? "").slice(0, 200),
+          },
+          correlationId: trace.correlationId,
+          traceId: trace.traceId,
+          spanId: trace.spanId,
+          parentSpanId: trace.parentSpanId,
         },
-        correlationId: trace.correlationId,
-        traceId: trace.traceId,
-        spanId: trace.spanId,
-        parentSpanId: trace.parentSpanId,
       });
     } catch (auditErr) {
       log.error({ err: auditErr }, "could not audit a rejected request");
@@ -292,11 +310,14 @@ export async function startHttp(opts: {
   });
   return {
     url: resourceUrl,
-    close: () =>
-      new Promise<void>((r) => {
+    close: async () => {
+      await new Promise<void>((r) => {
         server.close(() => r());
         server.closeAllConnections();
-      }),
+      });
+      // The counts held back this interval, written before the store closes.
+      await refusals.close();
+    },
   };
 }
 

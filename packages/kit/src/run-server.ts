@@ -103,6 +103,7 @@ export async function runServer<S extends Services>(
       allowedOrigins: config.allowedOrigins,
       maxBodyBytes: config.maxBodyBytes,
       requestTimeoutMs: config.requestTimeoutMs,
+      authRefusalIntervalMs: config.authRefusalIntervalMs,
     },
   });
   log.info({ url: http.url, store: gov.store.dialect }, "serving on http");
