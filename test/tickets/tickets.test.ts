@@ -13,16 +13,9 @@ import { runCliAsync } from "../support/cli.ts";
 import { callToolBody, MCP_HEADERS, rawRequest } from "../support/http.ts";
 import { outcomeEvent, textOf } from "../support/results.ts";
 import { RELAXED_LIMITS, TICKET_DRAFT_ENTRY, TICKET_SEND_ENTRY } from "../support/servers.ts";
+import { createApprovalDesk, type SendResult } from "../support/tickets.ts";
 
 type Draft = { draft_id: string; content_hash: string; tenant: string; status: string };
-type SendResult = {
-  jira_key: string | null;
-  replayed: boolean;
-  approval_id: string | null;
-  approved_by: string | null;
-  jira_request: Record<string, unknown> | null;
-};
-
 describe.each(storeMatrix())(
   "ticket-draft and ticket-send on the Jira stand-in ($storeKind store)",
   (store) => {
@@ -83,46 +76,8 @@ describe.each(storeMatrix())(
       return (r.structuredContent as { draft: Draft }).draft;
     };
 
-    const review = async (user: string, draftId: string, server = sendServer) => {
-      const token = await env.mint(user, { audience: server.url });
-      const res = await fetch(`${new URL(server.url).origin}/approvals/${draftId}`, {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      return {
-        status: res.status,
-        body: (await res.json()) as {
-          content_hash?: string;
-          latest_decision?: { id: string } | null;
-          error_description?: string;
-        },
-      };
-    };
-
-    const decide = async (
-      user: string,
-      draftId: string,
-      decision: "approve" | "reject",
-      hash?: string,
-      server = sendServer,
-    ) => {
-      const token = await env.mint(user, { audience: server.url });
-      const shown = (await review(user, draftId, server)).body;
-      const seen = hash ?? shown.content_hash ?? "0".repeat(64);
-      const res = await fetch(`${new URL(server.url).origin}/approvals/${draftId}`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: JSON.stringify({
-          decision,
-          content_hash: seen,
-          previous_decision: shown.latest_decision?.id ?? null,
-          reason: decision === "reject" ? "wrong customer" : undefined,
-        }),
-      });
-      return {
-        status: res.status,
-        body: (await res.json()) as { approval_id?: string; error_description?: string },
-      };
-    };
+    const decide = (user: string, draftId: string, decision: "approve" | "reject", hash?: string) =>
+      createApprovalDesk(env, sendServer).decide(user, draftId, decision, hash);
 
     const send = (draftId: string, client = aliceSend, dryRun = false) =>
       client.callTool({ name: "send_ticket", arguments: { draft_id: draftId, dry_run: dryRun } });
@@ -192,7 +147,7 @@ describe.each(storeMatrix())(
         expect(r.body.error_description).toContain("someone else must approve it (four eyes)");
         const refused = (await env.audit.latest(20)).filter((e) => e.type === "approval.refused").at(-1);
         expect(refused).toMatchObject({ user_id: "dave" });
-        expect(JSON.parse(refused!.policy_ids ?? "[]")).toEqual([]);
+        expect(JSON.parse(refused!.policy_ids ?? "[]")).toEqual(["approvals.four-eyes"]);
       } finally {
         await dave.close();
       }

@@ -163,10 +163,7 @@ export function approvalRoutes<S>(
         });
       } catch (err) {
         if (!(err instanceof ApprovalError)) throw err;
-        await audit("approval.refused", err.message, undefined, {
-          policyIds: err.policyIds,
-          status: err.status,
-        });
+        await audit("approval.refused", err.message, undefined, { status: err.status }, err.policyIds);
         return json(res, err.status, {
           error: err.status === 409 ? "conflict" : "forbidden",
           error_description: err.message,
@@ -178,6 +175,7 @@ export function approvalRoutes<S>(
         outcome: string,
         approvalId?: string,
         detail: Record<string, unknown> = {},
+        policyIds: string[] = [],
       ) {
         const trace = newTraceContext({});
         await gov.audit.append({
@@ -185,6 +183,7 @@ export function approvalRoutes<S>(
           server: serverName,
           identity,
           approvalId,
+          policyIds,
           decision: type === "approval.refused" ? "deny" : "allow",
           outcome,
           detail: { subject: `${subject.subjectType}/${subject.id}`, ...detail },

@@ -10,6 +10,7 @@ import { hostHeaderValidation, originValidation, toNodeHandler } from "@modelcon
 import { type AuthInfo, createMcpHandler, type Server } from "@modelcontextprotocol/server";
 import type { Logger } from "pino";
 import type { ApprovalRoutes } from "./approval-routes.ts";
+import { guardMessageDepth } from "./argument-depth.ts";
 import { type ServerDefinition, serverScopes } from "./define-server.ts";
 import type { Governance } from "./governance-context.ts";
 import { newTraceContext } from "./trace-context.ts";
@@ -267,6 +268,18 @@ export async function startHttp(opts: {
         JSON.stringify({
           jsonrpc: "2.0",
           error: { code: -32700, message: "Parse error: the body is not valid JSON" },
+          id: null,
+        }),
+      );
+    }
+    // Hostile nesting never reaches the SDK's recursive validation (a too-deep tool call is still audited).
+    const depth = guardMessageDepth(parsed);
+    if (!depth.ok) {
+      res.writeHead(400, { "content-type": "application/json" });
+      return res.end(
+        JSON.stringify({
+          jsonrpc: "2.0",
+          error: { code: -32600, message: `Invalid request: ${depth.message}` },
           id: null,
         }),
       );

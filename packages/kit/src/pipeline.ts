@@ -9,6 +9,7 @@ import {
 } from "@gatehouse/governance";
 import type { Logger } from "pino";
 import type { z } from "zod";
+import { MAX_ARGUMENT_DEPTH, nestsDeeperThan } from "./argument-depth.ts";
 import type { RecordRef, ToolContext, ToolDefinition } from "./define-tool.ts";
 import type { Governance } from "./governance-context.ts";
 import type { TraceContext } from "./trace-context.ts";
@@ -61,7 +62,9 @@ export async function runGovernedCall<S>(
 ): Promise<PipelineResult> {
   const started = performance.now();
   const { tool, identity, trace } = call;
-  const args = withDefaultTenant(tool, call.args, identity);
+  // Hostile shapes are refused before anything walks them; the intent is still recorded (as a summary).
+  const tooDeep = nestsDeeperThan(call.args, MAX_ARGUMENT_DEPTH);
+  const args = tooDeep ? undefined : withDefaultTenant(tool, call.args, identity);
   const base = {
     server: call.server,
     tool: tool.name,
@@ -75,8 +78,8 @@ export async function runGovernedCall<S>(
   const requested = await gov.audit.append({
     ...base,
     type: "tool.requested",
-    args: redactForAudit(args),
-    argsFingerprint: fingerprint(args),
+    args: tooDeep ? { "(refused)": `nested deeper than ${MAX_ARGUMENT_DEPTH} levels` } : redactForAudit(args),
+    argsFingerprint: tooDeep ? undefined : fingerprint(args),
     prompt: call.prompt ? (redactForAudit(call.prompt.slice(0, MAX_PROMPT)) as string) : undefined,
     detail: { kind: tool.kind, scope: tool.scope },
   });
@@ -128,6 +131,13 @@ export async function runGovernedCall<S>(
   };
 
   // 1. Input: validated against the tool's schema; unknown fields are refused, not ignored.
+  if (tooDeep) {
+    return finish(
+      "tool.failed",
+      "input",
+      `invalid arguments for ${tool.name}: they nest deeper than ${MAX_ARGUMENT_DEPTH} levels; send the flat arguments its input schema describes`,
+    );
+  }
   const parsed = strictInput(tool).safeParse(args);
   if (!parsed.success) {
     return finish(

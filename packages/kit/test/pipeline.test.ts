@@ -157,6 +157,32 @@ describe("the governed pipeline, in process", () => {
     expect(handlerRuns).toBe(0);
   });
 
+  it.each([40, 2_000, 10_000, 100_000])(
+    "refuses arguments nested %i levels deep with a clear error, and records intent and outcome",
+    async (levels) => {
+      let nested: unknown = "x";
+      for (let i = 0; i < levels; i++) nested = i % 2 ? [nested] : { a: nested };
+      const result = await call({ id: "SO-1", extra: nested });
+      expect(result.isError).toBe(true);
+      expect(result.text).toBe(
+        "invalid arguments for get_order: they nest deeper than 32 levels; send the flat arguments its input schema describes",
+      );
+      expect(handlerRuns).toBe(0);
+      const events = await gov.audit.latest(10);
+      expect(events.map((e) => e.type)).toEqual(["tool.requested", "tool.failed"]);
+      expect(JSON.parse(events[0]!.args!)).toEqual({ "(refused)": "nested deeper than 32 levels" });
+      expect(JSON.parse(events[1]!.detail)).toMatchObject({ stage: "input" });
+    },
+  );
+
+  it("still accepts arguments exactly as deep as the limit allows", async () => {
+    let nested: unknown = "x";
+    for (let i = 0; i < 30; i++) nested = { a: nested };
+    const result = await call({ id: "SO-1", extra: nested });
+    // Past the depth check, the schema refuses the unknown field as usual.
+    expect(result.text).toContain('unknown field(s) "extra"');
+  });
+
   it("refuses unknown fields instead of ignoring them", async () => {
     const result = await call({ id: "SO-1", tenant_override: "na" });
     expect(result.text).toContain('unknown field(s) "tenant_override"');

@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type Kysely, Migrator } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { migrateToLatest, openStore, type Store } from "../src/index.ts";
+import { migrationProvider } from "../src/migrations/index.ts";
 
 let dir: string;
 const opened: Store[] = [];
@@ -33,6 +35,8 @@ describe("store migrations", () => {
     expect(await migrateToLatest(store)).toEqual([
       "001_audit_and_kill_switches",
       "002_tickets_and_approvals",
+      "003_write_path",
+      "004_audit_sequence_constraints",
     ]);
     expect(await tableNames(store)).toEqual(expect.arrayContaining(["audit_events", "kill_switches"]));
   });
@@ -67,12 +71,80 @@ describe("store migrations", () => {
       expect(applied.map((r) => (r as { name: string }).name).sort()).toEqual([
         "001_audit_and_kill_switches",
         "002_tickets_and_approvals",
+        "003_write_path",
+        "004_audit_sequence_constraints",
       ]);
       await a.close();
       await b.close();
       opened.splice(opened.indexOf(a), 1);
       opened.splice(opened.indexOf(b), 1);
     }
+  });
+});
+
+describe("003_write_path on a store that already holds drafts and decisions", () => {
+  it("records each draft's authors and numbers each subject's decisions in the order they were made", async () => {
+    const store = open();
+    const migrator = new Migrator({ db: store.db, provider: migrationProvider });
+    expect((await migrator.migrateTo("002_tickets_and_approvals")).error).toBeUndefined();
+    const raw = store.db as unknown as Kysely<Record<string, Record<string, unknown>>>;
+    const draft = (id: string, created: string, updated: string) => ({
+      id,
+      tenant: "emea",
+      project: "SUP",
+      issue_type: "Task",
+      summary: "s",
+      description: "d",
+      labels: "[]",
+      content_hash: "h",
+      version: 1,
+      status: "draft",
+      created_by: created,
+      updated_by: updated,
+      created_at: "2026-01-01T00:00:00.000Z",
+      updated_at: "2026-01-01T00:00:00.000Z",
+    });
+    await raw
+      .insertInto("ticket_drafts")
+      .values([draft("dr_a", "alice", "alice"), draft("dr_b", "alice", "dave")])
+      .execute();
+    const decision = (id: string, subject: string, at: string) => ({
+      id,
+      subject_type: "ticket_draft",
+      subject_id: subject,
+      content_hash: "h",
+      tenant: "emea",
+      decision: "approved",
+      approver: "carol",
+      created_at: at,
+      expires_at: "2027-01-01T00:00:00.000Z",
+    });
+    await raw
+      .insertInto("approvals")
+      .values([
+        decision("apr_2", "dr_a", "2026-01-02T00:00:00.000Z"),
+        decision("apr_1", "dr_a", "2026-01-01T00:00:00.000Z"),
+        decision("apr_3", "dr_b", "2026-01-03T00:00:00.000Z"),
+      ])
+      .execute();
+
+    await migrateToLatest(store);
+
+    const drafts = await store.db
+      .selectFrom("ticket_drafts")
+      .select(["id", "authors"])
+      .orderBy("id")
+      .execute();
+    expect(drafts.map((d) => [d.id, JSON.parse(d.authors)])).toEqual([
+      ["dr_a", ["alice"]],
+      ["dr_b", ["alice", "dave"]],
+    ]);
+    const seqs = await store.db.selectFrom("approvals").select(["id", "seq"]).orderBy("id").execute();
+    expect(seqs).toEqual([
+      { id: "apr_1", seq: 1 },
+      { id: "apr_2", seq: 2 },
+      { id: "apr_3", seq: 1 },
+    ]);
   });
 });
 
