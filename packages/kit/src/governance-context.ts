@@ -13,10 +13,43 @@ export interface Governance {
   maxResultBytes: number;
 }
 
+/**
+ * A start-up failure whose message says what is wrong and what to do, in one line: printed as it is,
+ * after the server's name, without a stack.
+ */
+export class StartupError extends Error {}
+
+/** Why a connection to PostgreSQL failed, in a few words (the driver's error codes, not its text). */
+function databaseProblem(err: unknown, location: string): string {
+  const e = (err ?? {}) as { code?: unknown; message?: unknown; errors?: Array<{ code?: unknown }> };
+  // Several addresses of one host fail together as an AggregateError (its code may be missing).
+  const code = String(e.code ?? e.errors?.[0]?.code ?? "");
+  const message = typeof e.message === "string" ? e.message : "";
+  const unreachable = (why: string) =>
+    `cannot reach the database at ${location} (${why}); check DATABASE_URL`;
+  if (code === "ECONNREFUSED") return unreachable("connection refused");
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return unreachable("no such host");
+  if (code === "ETIMEDOUT" || /timeout|timed out/i.test(message)) return unreachable("timed out");
+  if (code === "ECONNRESET" || /terminated/i.test(message)) return unreachable("connection closed");
+  if (code === "28P01" || code === "28000")
+    return `the database at ${location} refused the credentials; check the user and password in DATABASE_URL`;
+  if (code === "3D000") return `the database at ${location} does not exist; create it or check DATABASE_URL`;
+  return unreachable(code || "connection failed");
+}
+
 export async function createGovernance(config: KitConfig, policyDirs: string[]): Promise<Governance> {
   const policy = PolicyEngine.load(policyDirs);
   const store = openStore({ databaseUrl: config.databaseUrl, sqlitePath: `${config.dataDir}/gatehouse.db` });
   try {
+    if (store.dialect === "postgres") {
+      // Connect once before migrating, so a database out of reach is reported as that, not as a migration.
+      await store.db
+        .selectNoFrom((eb) => eb.lit(1).as("one"))
+        .execute()
+        .catch((err: unknown) => {
+          throw new StartupError(databaseProblem(err, store.location));
+        });
+    }
     await migrateToLatest(store);
   } catch (err) {
     await store.close();

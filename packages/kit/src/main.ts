@@ -1,5 +1,12 @@
 import type { ServerDefinition, Services } from "./define-server.ts";
+import { StartupError } from "./governance-context.ts";
 import { runServer } from "./run-server.ts";
+
+/** What a failed start prints: one line for a known problem (it says what to do), never a stack. */
+export function startupFailureMessage(name: string, err: unknown): string {
+  if (err instanceof StartupError) return `${name}: ${err.message}`;
+  return `${name} failed to start: ${err instanceof Error ? err.message : String(err)}`;
+}
 
 /**
  * The whole entry point of a server process: `tsx src/main.ts [http|stdio]`. Stops cleanly on
@@ -16,8 +23,8 @@ export function serveFromCommandLine<S extends Services>(
       process.once("SIGTERM", stop);
       process.once("SIGINT", stop);
     },
-    (err: Error) => {
-      process.stderr.write(`${def.name} failed to start: ${err.message}\n`);
+    (err: unknown) => {
+      process.stderr.write(`${startupFailureMessage(def.name, err)}\n`);
       process.exit(1);
     },
   );

@@ -4,7 +4,7 @@ import type { JSONWebKeySet } from "jose";
 import { approvalRoutes } from "./approval-routes.ts";
 import { type KitConfig, loadKitConfig } from "./config.ts";
 import type { ServerDefinition, Services } from "./define-server.ts";
-import { createGovernance, type Governance } from "./governance-context.ts";
+import { createGovernance, type Governance, StartupError } from "./governance-context.ts";
 import { IDENTITY_KEY, type RunningHttp, startHttp } from "./http-transport.ts";
 import { createLogger } from "./logger.ts";
 import { createMcpServerFactory, type IdentityResolver } from "./mcp-server.ts";
@@ -29,6 +29,21 @@ function verifierFactory(config: KitConfig) {
     }
     return createTokenVerifier({ issuer: config.issuer, audience, env: config.env, jwks });
   };
+}
+
+/** Why the HTTP port could not be had, and what to do, when that is why listening failed. */
+function listenProblem(err: unknown, host: string, port: number): StartupError | undefined {
+  const e = err as { code?: unknown; syscall?: unknown } | undefined;
+  if (e?.syscall !== "listen") return undefined;
+  if (e.code === "EADDRINUSE")
+    return new StartupError(`port ${port} on ${host} is in use; stop what holds it or set GATEHOUSE_PORT`);
+  if (e.code === "EACCES")
+    return new StartupError(
+      `port ${port} on ${host} needs privileges this process lacks; set GATEHOUSE_PORT to a port above 1023`,
+    );
+  if (e.code === "EADDRNOTAVAIL")
+    return new StartupError(`${host} is not an address of this machine; check GATEHOUSE_HOST`);
+  return undefined;
 }
 
 /** Starts a server on the chosen transport, with the whole governance pipeline in front of its tools. */
@@ -105,6 +120,9 @@ export async function runServer<S extends Services>(
       requestTimeoutMs: config.requestTimeoutMs,
       authRefusalIntervalMs: config.authRefusalIntervalMs,
     },
+  }).catch(async (err: unknown) => {
+    await shutdown();
+    throw listenProblem(err, config.host, config.port) ?? err;
   });
   log.info({ url: http.url, store: gov.store.dialect }, "serving on http");
   announceServing(http.url);
