@@ -18,7 +18,7 @@ const help = () => `gatehouse — run and operate the Gatehouse MCP servers
                                           print a sandbox access token
   audit verify                            check the hash chain; exit 1 names the first bad event
   audit tail [-n 20] [--follow]           show the newest audit events
-  audit trace <correlation-id>            one request across every server it touched
+  audit trace <correlation-id|draft-id>   one request across every server it touched; a draft's whole life
   approve|reject <draft-id> --user <id> [--reason r]
                                           review a ticket draft and approve or reject exactly that content
   killswitch on|off <tool> [--reason r]   stop or resume a tool everywhere, without restarts
@@ -69,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
       if (sub === "verify") return auditVerify(ctx);
       if (sub === "tail") return auditTail(ctx, values);
       if (sub === "trace") return auditTrace(ctx, arg);
-      throw new UsageError("usage: gatehouse audit verify | tail [-n N] [--follow] | trace <correlation-id>");
+      throw new UsageError("usage: gatehouse audit verify | tail [-n N] [--follow] | trace <correlation-id|draft-id>");
     case "approve":
     case "reject":
       return approveCommand(ctx, command, sub, values);
