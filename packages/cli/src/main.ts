@@ -69,7 +69,9 @@ async function main(argv: string[]): Promise<number> {
       if (sub === "verify") return auditVerify(ctx);
       if (sub === "tail") return auditTail(ctx, values);
       if (sub === "trace") return auditTrace(ctx, arg);
-      throw new UsageError("usage: gatehouse audit verify | tail [-n N] [--follow] | trace <correlation-id|draft-id>");
+      throw new UsageError(
+        "usage: gatehouse audit verify | tail [-n N] [--follow] | trace <correlation-id|draft-id>",
+      );
     case "approve":
     case "reject":
       return approveCommand(ctx, command, sub, values);
