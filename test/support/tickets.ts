@@ -1,4 +1,22 @@
 import type { SpawnedServer, TestEnvironment } from "@gatehouse/kit/testing";
+import type { RunningJira } from "@gatehouse/sandbox";
+import { RELAXED_LIMITS } from "./servers.ts";
+
+/** The environment ticket-draft and ticket-send need to join a test world and its Jira stand-in. */
+export function ticketServerEnv(
+  env: TestEnvironment,
+  jira: RunningJira,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    ...env.env,
+    ...RELAXED_LIMITS,
+    JIRA_BASE_URL: jira.url,
+    JIRA_EMAIL: jira.email,
+    JIRA_API_TOKEN: jira.apiToken,
+    ...extra,
+  };
+}
 
 /** What send_ticket returns. */
 export interface SendResult {

@@ -10,8 +10,8 @@ import type { Client } from "@modelcontextprotocol/client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { storeMatrix } from "../setup/stores.ts";
 import { outcomeEvent, textOf } from "../support/results.ts";
-import { RELAXED_LIMITS, TICKET_DRAFT_ENTRY, TICKET_SEND_ENTRY } from "../support/servers.ts";
-import { createApprovalDesk, inBatches, sleep } from "../support/tickets.ts";
+import { TICKET_DRAFT_ENTRY, TICKET_SEND_ENTRY } from "../support/servers.ts";
+import { createApprovalDesk, inBatches, sleep, ticketServerEnv } from "../support/tickets.ts";
 
 /** Four eyes over every author, and decisions that are final and ordered, each tried as an attack. */
 describe.each(storeMatrix())("approval decisions ($storeKind store)", (store) => {
@@ -28,15 +28,10 @@ describe.each(storeMatrix())("approval decisions ($storeKind store)", (store) =>
   beforeAll(async () => {
     env = await createTestEnvironment(store);
     jira = await startJiraSandbox({ port: 0 });
-    const serverEnv = {
-      ...env.env,
-      ...RELAXED_LIMITS,
-      JIRA_BASE_URL: jira.url,
-      JIRA_EMAIL: jira.email,
-      JIRA_API_TOKEN: jira.apiToken,
+    const serverEnv = ticketServerEnv(env, jira, {
       JIRA_TIMEOUT_MS: "1000",
       TICKETS_SEND_LANDING_GRACE_MS: "500",
-    };
+    });
     [draftServer, sendServer, strictServer] = await Promise.all([
       spawnHttpServer(TICKET_DRAFT_ENTRY, serverEnv),
       spawnHttpServer(TICKET_SEND_ENTRY, serverEnv),

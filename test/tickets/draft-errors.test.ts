@@ -9,7 +9,8 @@ import { type RunningJira, startJiraSandbox } from "@gatehouse/sandbox";
 import type { Client } from "@modelcontextprotocol/client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { outcomeEvent, textOf } from "../support/results.ts";
-import { RELAXED_LIMITS, TICKET_DRAFT_ENTRY } from "../support/servers.ts";
+import { TICKET_DRAFT_ENTRY } from "../support/servers.ts";
+import { ticketServerEnv } from "../support/tickets.ts";
 
 /** ticket-draft's Jira lookups: when Jira answers garbage, the fault is Jira's, not the caller's. */
 describe("ticket-draft when Jira answers something unreadable", () => {
@@ -21,15 +22,10 @@ describe("ticket-draft when Jira answers something unreadable", () => {
   beforeAll(async () => {
     env = await createTestEnvironment({ storeKind: "sqlite" });
     jira = await startJiraSandbox({ port: 0 });
-    server = await spawnHttpServer(TICKET_DRAFT_ENTRY, {
-      ...env.env,
-      ...RELAXED_LIMITS,
-      JIRA_BASE_URL: jira.url,
-      JIRA_EMAIL: jira.email,
-      JIRA_API_TOKEN: jira.apiToken,
-      JIRA_TIMEOUT_MS: "1000",
-      JIRA_RETRY_BUDGET_MS: "3000",
-    });
+    server = await spawnHttpServer(
+      TICKET_DRAFT_ENTRY,
+      ticketServerEnv(env, jira, { JIRA_TIMEOUT_MS: "1000", JIRA_RETRY_BUDGET_MS: "3000" }),
+    );
     alice = await connectHttp(server.url, await env.mint("alice", { audience: server.url }));
   });
 

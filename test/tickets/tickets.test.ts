@@ -12,8 +12,8 @@ import { storeMatrix } from "../setup/stores.ts";
 import { runCliAsync } from "../support/cli.ts";
 import { callToolBody, MCP_HEADERS, rawRequest } from "../support/http.ts";
 import { outcomeEvent, textOf } from "../support/results.ts";
-import { RELAXED_LIMITS, TICKET_DRAFT_ENTRY, TICKET_SEND_ENTRY } from "../support/servers.ts";
-import { createApprovalDesk, type SendResult } from "../support/tickets.ts";
+import { TICKET_DRAFT_ENTRY, TICKET_SEND_ENTRY } from "../support/servers.ts";
+import { createApprovalDesk, type SendResult, ticketServerEnv } from "../support/tickets.ts";
 
 type Draft = { draft_id: string; content_hash: string; tenant: string; status: string };
 describe.each(storeMatrix())(
@@ -30,17 +30,12 @@ describe.each(storeMatrix())(
     beforeAll(async () => {
       env = await createTestEnvironment(store);
       jira = await startJiraSandbox({ port: 0 });
-      serverEnv = {
-        ...env.env,
-        ...RELAXED_LIMITS,
-        JIRA_BASE_URL: jira.url,
-        JIRA_EMAIL: jira.email,
-        JIRA_API_TOKEN: jira.apiToken,
+      serverEnv = ticketServerEnv(env, jira, {
         JIRA_TIMEOUT_MS: "1000",
         JIRA_RETRY_BUDGET_MS: "3000",
         GATEHOUSE_REQUEST_TIMEOUT_MS: "4000",
         TICKETS_SEND_LANDING_GRACE_MS: "1500",
-      };
+      });
       [draftServer, sendServer] = await Promise.all([
         spawnHttpServer(TICKET_DRAFT_ENTRY, serverEnv),
         spawnHttpServer(TICKET_SEND_ENTRY, serverEnv),

@@ -12,7 +12,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { storeMatrix } from "../setup/stores.ts";
 import { textOf } from "../support/results.ts";
 import { TICKET_DRAFT_ENTRY, TICKET_SEND_ENTRY } from "../support/servers.ts";
-import { createApprovalDesk, inBatches, type SendResult, sleep } from "../support/tickets.ts";
+import {
+  createApprovalDesk,
+  inBatches,
+  type SendResult,
+  sleep,
+  ticketServerEnv,
+} from "../support/tickets.ts";
 
 /**
  * The write path tried the way an attacker (or an unlucky network) would, many rounds each, on both stores:
@@ -36,14 +42,10 @@ describe.each(storeMatrix())("the write path under races and faults ($storeKind 
   beforeAll(async () => {
     env = await createTestEnvironment(store);
     jira = await startJiraSandbox({ port: 0, limits: { perMinute: 1_000_000 } });
-    const serverEnv = {
-      ...env.env,
+    const serverEnv = ticketServerEnv(env, jira, {
       GATEHOUSE_RATE_LIMIT_USER: "1000000/60s",
       GATEHOUSE_RATE_LIMIT_TENANT: "1000000/60s",
       GATEHOUSE_RATE_LIMIT_TOOL: "1000000/60s",
-      JIRA_BASE_URL: jira.url,
-      JIRA_EMAIL: jira.email,
-      JIRA_API_TOKEN: jira.apiToken,
       JIRA_TIMEOUT_MS: String(JIRA_TIMEOUT_MS),
       JIRA_RETRY_BUDGET_MS: "1000",
       // Hundreds of injected failures must not open the circuit: each scenario is about one send's fate.
@@ -51,7 +53,7 @@ describe.each(storeMatrix())("the write path under races and faults ($storeKind 
       GATEHOUSE_REQUEST_TIMEOUT_MS: "5000",
       TICKETS_SEND_LANDING_GRACE_MS: String(GRACE_MS),
       LOG_LEVEL: "warn",
-    };
+    });
     [draftServer, sendServer] = await Promise.all([
       // Drafting is not under test: its Jira lookups get the default timeout, so a loaded machine cannot fail them.
       spawnHttpServer(TICKET_DRAFT_ENTRY, { ...serverEnv, JIRA_TIMEOUT_MS: "5000" }),

@@ -123,4 +123,4 @@ export class DraftsRepository {
 }
 
 const beingSent = (id: string) =>
-  `draft ${id} is being sent and cannot change now; if that send fails for good, it becomes editable again`;
+  `draft ${id} is being sent and cannot change now; if that send ends without filing it (send_ticket settles an earlier attempt), it can change again`;
