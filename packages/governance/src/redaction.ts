@@ -11,8 +11,10 @@ const EMAIL = /[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})
 const PHONE =
   /(?<![\w+])(?:\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?|\(\d{2,4}\)[\s.-]?)\d{2,4}(?:[\s.-]?\d{2,4}){1,3}(?![\w])/g;
 // Card numbers as people write them: 13-19 digits in one run, or groups of four with one consistent
-// separator (Amex 4-6-5 too). Looser patterns took two ISO dates in a row for a card.
-const CARD = /(?<![\d-])(?:\d{13,19}|\d{4}([ -])\d{4}\1\d{4}\1\d{1,7}|\d{4}([ -])\d{6}\2\d{5})(?![\d-])/g;
+// separator (Amex 4-6-5 too). Looser patterns took two ISO dates in a row for a card. A run inside a word
+// is no card: a SHA-256 in hex can start with a Luhn-valid run of digits (a content hash was redacted).
+const CARD =
+  /(?<![0-9A-Za-z-])(?:\d{13,19}|\d{4}([ -])\d{4}\1\d{4}\1\d{1,7}|\d{4}([ -])\d{6}\2\d{5})(?![0-9A-Za-z-])/g;
 const SECRETS: RegExp[] = [
   /\beyJ[A-Za-z0-9_-]{5,4096}\.[A-Za-z0-9_-]{5,16384}\.[A-Za-z0-9_-]{0,4096}/g, // JWTs
   /\bBearer\s{1,8}[A-Za-z0-9._~+/=-]{8,4096}/gi,
