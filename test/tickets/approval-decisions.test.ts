@@ -19,7 +19,7 @@ describe.each(storeMatrix())("approval decisions ($storeKind store)", (store) =>
   let jira: RunningJira;
   let draftServer: SpawnedServer;
   let sendServer: SpawnedServer;
-  /** A ticket-send whose approvals expire after 1 s and whose people may decide 8 times a minute. */
+  /** A ticket-send whose approvals expire after 3 s and whose people may decide 8 times a minute. */
   let strictServer: SpawnedServer;
   const clients: Client[] = [];
   let desk: ReturnType<typeof createApprovalDesk>;
@@ -37,7 +37,7 @@ describe.each(storeMatrix())("approval decisions ($storeKind store)", (store) =>
       spawnHttpServer(TICKET_SEND_ENTRY, serverEnv),
       spawnHttpServer(TICKET_SEND_ENTRY, {
         ...serverEnv,
-        GATEHOUSE_APPROVAL_TTL_SECONDS: "1",
+        GATEHOUSE_APPROVAL_TTL_SECONDS: "3",
         GATEHOUSE_RATE_LIMIT_USER: "8/60s",
       }),
     ]);
@@ -133,6 +133,93 @@ describe.each(storeMatrix())("approval decisions ($storeKind store)", (store) =>
     expect((await desk.decide("dave", d.draft_id, "approve")).status).toBe(200);
   });
 
+  it("keeps a rejection final for that content even after decisions on other versions", async () => {
+    const aliceDraft = await client("alice", draftServer);
+    const d = await newDraft(aliceDraft, "Goodwill refund SO-100007");
+    expect((await desk.decide("carol", d.draft_id, "reject")).status).toBe(200);
+    expect((await edit(aliceDraft, d.draft_id, "Goodwill refund SO-100007, halved")).isError).toBe(false);
+    expect((await desk.decide("dave", d.draft_id, "approve")).status).toBe(200);
+    // Back to the text carol rejected: a new approver is not allowed to approve it now.
+    const back = await edit(aliceDraft, d.draft_id, "Goodwill refund SO-100007");
+    expect((back.structuredContent as { draft: { content_hash: string } }).draft.content_hash).toBe(
+      d.content_hash,
+    );
+    const again = await desk.decide("dave", d.draft_id, "approve");
+    expect(again.status).toBe(409);
+    expect(again.body.error_description).toContain(
+      "was rejected by carol; a rejection is final for this content",
+    );
+  });
+
+  it("refuses a decision while the draft is being sent, instead of pretending to stop the send", async () => {
+    const aliceDraft = await client("alice", draftServer);
+    const aliceSend = await client("alice", sendServer);
+    const d = await newDraft(aliceDraft, "In flight SO-100008");
+    expect((await desk.decide("carol", d.draft_id, "approve")).status).toBe(200);
+    jira.faults.set({ kind: "latency", ms: 700, path: "/rest/api/3/issue", method: "POST" });
+    const sending = send(aliceSend, d.draft_id);
+    for (let i = 0; i < 50; i++) {
+      const got = await aliceDraft.callTool({
+        name: "get_ticket_draft",
+        arguments: { draft_id: d.draft_id },
+      });
+      if ((got.structuredContent as { draft: { status: string } }).draft.status === "sending") break;
+      await sleep(20);
+    }
+    const late = await desk.decide("dave", d.draft_id, "reject");
+    expect(late.status).toBe(409);
+    expect(late.body.error_description).toContain(
+      "is being sent, and a decision cannot stop a send under way",
+    );
+    expect((await sending).isError).toBe(false);
+  });
+
+  it("never takes an issue that merely wears the draft's label for the draft's own", async () => {
+    const aliceDraft = await client("alice", draftServer);
+    const aliceSend = await client("alice", sendServer);
+    const refused = await aliceDraft.callTool({
+      name: "create_ticket_draft",
+      arguments: {
+        project: "SUP",
+        issue_type: "Task",
+        summary: "s",
+        description: "d",
+        labels: ["gatehouse-dr_x"],
+      },
+    });
+    expect(textOf(refused)).toContain("labels starting with gatehouse- are Gatehouse's own");
+
+    const d = await newDraft(aliceDraft, "Forged label SO-100009");
+    expect((await desk.decide("carol", d.draft_id, "approve")).status).toBe(200);
+    jira.faults.set({ kind: "status", status: 500, path: "/rest/api/3/issue", method: "POST", times: 1 });
+    expect(textOf(await send(aliceSend, d.draft_id))).toMatch(/Jira may still file it until/);
+    // Someone with Jira access files an issue wearing this draft's label, hoping the send takes it for its own.
+    const forged = await fetch(`${jira.url}/rest/api/3/issue`, {
+      method: "POST",
+      headers: {
+        authorization: `Basic ${Buffer.from(`${jira.email}:${jira.apiToken}`).toString("base64")}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({
+        fields: {
+          project: { key: "SUP" },
+          issuetype: { name: "Task" },
+          summary: "Not what carol approved",
+          labels: [`gatehouse-${d.draft_id}`],
+        },
+      }),
+    });
+    expect(forged.status).toBe(201);
+    const forgedKey = ((await forged.json()) as { key: string }).key;
+    await sleep(600);
+    const sent = await send(aliceSend, d.draft_id);
+    expect(sent.isError, textOf(sent)).toBe(false);
+    const key = (sent.structuredContent as { jira_key: string }).jira_key;
+    expect(key).not.toBe(forgedKey);
+    const filed = jira.issues().find((i) => i.key === key);
+    expect(filed?.properties.gatehouse).toEqual({ draftId: d.draft_id, contentHash: d.content_hash });
+  });
+
   it("refuses a decision that does not name the decision it follows, or names a stale one", async () => {
     const aliceDraft = await client("alice", draftServer);
     const d = await newDraft(aliceDraft, "Replace parcel SO-100004");
@@ -196,7 +283,7 @@ describe.each(storeMatrix())("approval decisions ($storeKind store)", (store) =>
     expect((await strictDesk.decide("carol", d.draft_id, "approve")).status).toBe(200);
     jira.faults.set({ kind: "status", status: 500, path: "/rest/api/3/issue", method: "POST", times: 1 });
     expect(textOf(await send(aliceSend, d.draft_id))).toMatch(/Jira failed \(HTTP 500\)/);
-    await sleep(1_200);
+    await sleep(3_200);
     const retry = await send(aliceSend, d.draft_id);
     expect(textOf(retry)).toMatch(new RegExp(`^the approval of ticket_draft ${d.draft_id} expired at `));
     expect(jira.issues().filter((i) => i.labels.includes(`gatehouse-${d.draft_id}`))).toHaveLength(0);

@@ -292,9 +292,12 @@ describe.each(storeMatrix())(
       jira.faults.set({ kind: "malformed", path: "/rest/api/3/issue", method: "POST", times: 1 });
       const garbled = await send(d.draft_id);
       expect(garbled.isError).toBe(true);
-      expect(textOf(garbled)).toContain("Jira may have filed it: call send_ticket again");
+      expect(textOf(garbled)).toMatch(/Jira may still file it until .*: call send_ticket again in \d+ s/);
       jira.faults.clear();
-      // The stand-in's malformed fault applies nothing, so the retry reconciles, finds none and files once.
+      // Garbage proves nothing, so the landing window is waited out; the stand-in's malformed fault applied
+      // nothing, so the retry then reconciles, finds none and files once.
+      expect(textOf(await send(d.draft_id))).toContain("may still be filed by Jira until");
+      await new Promise((r) => setTimeout(r, 1600));
       const retry = await send(d.draft_id);
       expect(retry.isError, textOf(retry)).toBe(false);
       expect(issuesFor(d.draft_id)).toHaveLength(1);

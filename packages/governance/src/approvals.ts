@@ -101,9 +101,10 @@ export class Approvals {
         409,
       );
     }
-    if (latest?.decision === "rejected" && latest.content_hash === subject.contentHash) {
+    const rejected = await this.rejectionOf(subject);
+    if (rejected) {
       throw new ApprovalError(
-        `${what} was rejected by ${latest.approver}; a rejection is final for this content, so its author must change it first`,
+        `${what} was rejected by ${rejected.approver}; a rejection is final for this content, so its author must change it first`,
         [],
         409,
       );
@@ -133,6 +134,18 @@ export class Approvals {
       throw err;
     }
     return record;
+  }
+
+  /** A rejection of exactly this content, whenever it was made: final, even after decisions on other content. */
+  private rejectionOf(subject: ApprovalSubject, db: StoreDb = this.store.db) {
+    return db
+      .selectFrom("approvals")
+      .select(["id", "approver"])
+      .where("subject_type", "=", subject.subjectType)
+      .where("subject_id", "=", subject.id)
+      .where("content_hash", "=", subject.contentHash)
+      .where("decision", "=", "rejected")
+      .executeTakeFirst();
   }
 
   /**

@@ -48,9 +48,9 @@ export function clipNesting(value: unknown, limit: number): void {
  */
 export function guardMessageDepth(parsed: unknown): { ok: true } | { ok: false; message: string } {
   for (const msg of Array.isArray(parsed) ? parsed : [parsed]) {
-    const params = (msg as { method?: unknown; params?: { arguments?: unknown } } | null)?.params;
-    const args = params?.arguments;
-    if ((msg as { method?: unknown }).method === "tools/call" && nestsDeeperThan(args, MAX_ARGUMENT_DEPTH))
+    const m = msg as { method?: unknown; params?: { arguments?: unknown } } | null;
+    const args = m?.params?.arguments;
+    if (m?.method === "tools/call" && nestsDeeperThan(args, MAX_ARGUMENT_DEPTH))
       clipNesting(args, MAX_ARGUMENT_DEPTH + 1);
   }
   return nestsDeeperThan(parsed, MAX_MESSAGE_DEPTH)

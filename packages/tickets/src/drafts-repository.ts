@@ -80,6 +80,8 @@ export class DraftsRepository {
       ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)),
     } as DraftContent;
     const hash = contentHash(id, content);
+    // Nothing changed: no new version, and nobody becomes an author of text they did not write.
+    if (hash === current.contentHash) return current;
     const authors = current.authors.includes(editor) ? current.authors : [...current.authors, editor];
     const res = await this.store.db
       .updateTable("ticket_drafts")

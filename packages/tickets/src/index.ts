@@ -14,4 +14,13 @@ export { DraftsRepository } from "./drafts-repository.ts";
 export { JiraGateway, type JiraSettings } from "./jira.ts";
 export { commentMarker, type JiraRequest, jiraRequestFor } from "./jira-request.ts";
 export { quoteJql, withinProjects } from "./jql.ts";
-export { draftId, draftView, issueKey, label, priority, projectKey, toDraftView } from "./schemas.ts";
+export {
+  draftDescription,
+  draftId,
+  draftView,
+  issueKey,
+  label,
+  priority,
+  projectKey,
+  toDraftView,
+} from "./schemas.ts";

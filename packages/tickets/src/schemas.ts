@@ -14,7 +14,23 @@ export const issueKey = z
 export const priority = z.enum(["Highest", "High", "Medium", "Low", "Lowest"]);
 export const label = z
   .string()
-  .regex(/^[A-Za-z0-9_.-]{1,50}$/, "a label is up to 50 letters, digits, '.', '_' or '-' (no spaces)");
+  .regex(/^[A-Za-z0-9_.-]{1,50}$/, "a label is up to 50 letters, digits, '.', '_' or '-' (no spaces)")
+  // Gatehouse labels each issue it files; a draft may not wear another draft's label.
+  .refine(
+    (l) => !l.toLowerCase().startsWith("gatehouse-"),
+    "labels starting with gatehouse- are Gatehouse's own",
+  );
+
+/** A draft's description: it may not carry the marker by which a send finds the comment it filed. */
+export const draftDescription = z
+  .string()
+  .trim()
+  .min(1)
+  .max(20_000)
+  .refine(
+    (d) => !/filed through gatehouse from draft/i.test(d),
+    "the description may not say it was filed through Gatehouse",
+  );
 
 export const draftView = z.object({
   draft_id: draftId,

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type ToolContext, ToolError, Upstream, UpstreamError } from "@gatehouse/kit";
+import { type ToolContext, ToolError, UpstreamError } from "@gatehouse/kit";
 import {
   inTransaction,
   lockingRead,
@@ -95,6 +95,9 @@ export class Sends {
       if ("sent" in settled) return settled.sent;
       if (!approval)
         throw new ToolError(`draft ${draftId} has no approval checked for this send; call again`);
+      // Nothing is claimed for a caller whose time is already up: the draft would stay frozen for nothing.
+      if (ctx.signal.aborted)
+        throw new ToolError(`the call's time ran out before draft ${draftId} was sent; call again`);
       const claim = await inTransaction(this.store, (trx) =>
         this.claimStep(trx, draftId, approval, sender, ctx.deadline),
       );
@@ -295,50 +298,50 @@ export class Sends {
     approval: { id: string; approver: string },
   ): Promise<SendResult> {
     const request = jiraRequestFor(draft);
-    let answered = false;
-    let neverSent = false;
+    // What the latest request did. Only an answer proving nothing was applied lets the next call file at
+    // once; anything else (no answer, a 5xx, garbage) may still have filed it, now or a little later.
+    let last = "none sent" as "none sent" | "not applied" | "unknown";
+    let key: string | undefined;
+    let failure: unknown;
     try {
       const answer = await this.jira.call(
         ctx,
         request.operation === "add_comment" ? "comment.add" : "issue.create",
         async (client, signal) => {
+          last = "unknown";
           try {
-            const body: unknown = await client.sendRequest(
+            return (await client.sendRequest(
               { url: request.path, method: "POST", data: request.body, signal },
               undefined as never,
-            );
-            answered = true;
-            return body;
+            )) as unknown;
           } catch (err) {
-            const e = err as { status?: unknown; code?: unknown; cause?: { code?: unknown } };
-            if (typeof e.status === "number") answered = true;
-            const code = e.code ?? e.cause?.code;
-            if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN") neverSent = true;
+            if (provesNothingApplied(err)) last = "not applied";
             throw err;
           }
         },
         { idempotent: false },
       );
-      const key = filedKey(request, answer);
+      key = filedKey(request, answer);
+    } catch (err) {
+      failure = err;
+    }
+    // Recorded outside any catch: a store failure here must never turn a filed issue into "failed". If it
+    // throws, the row stays pending and the next call after its lease finds the issue in Jira.
+    if (key !== undefined) {
       await this.end(draft.id, attempt, { sent: key });
       return { jiraKey: key, replayed: false, approvalId: approval.id, approver: approval.approver };
-    } catch (err) {
-      const message = err instanceof ToolError ? err.message : "Jira could not be reached.";
-      if (Upstream.outcomeUnknown(err) && !neverSent) {
-        // No answer: the request may still be applied for a while. An answer (5xx, garbage): it was handled.
-        const mayLandUntil = answered ? Date.now() : Date.now() + this.settings.landingGraceMs;
-        await this.end(draft.id, attempt, { unknown: message, mayLandUntil });
-        const wait = Math.max(1, Math.ceil((mayLandUntil - Date.now()) / 1000));
-        throw new ToolError(
-          answered
-            ? `${message} Jira may have filed it: call send_ticket again, and it will find that ticket instead of filing a second one.`
-            : `${message} Jira may still file it until ${new Date(mayLandUntil).toISOString()}: call send_ticket again in ${wait} s, and it will find that ticket instead of filing a second one.`,
-        );
-      }
-      await this.end(draft.id, attempt, { failed: message });
-      if (err instanceof ToolError) throw err;
-      throw new UpstreamError(message, undefined, false);
     }
+    const message = failure instanceof ToolError ? failure.message : "Jira could not be reached.";
+    if (last !== "unknown") {
+      await this.end(draft.id, attempt, { failed: message });
+      throw failure instanceof ToolError ? failure : new UpstreamError(message, undefined, false);
+    }
+    const mayLandUntil = Date.now() + this.settings.landingGraceMs;
+    await this.end(draft.id, attempt, { unknown: message, mayLandUntil });
+    const wait = Math.max(1, Math.ceil(this.settings.landingGraceMs / 1000));
+    throw new ToolError(
+      `${message} Jira may still file it until ${new Date(mayLandUntil).toISOString()}: call send_ticket again in ${wait} s, and it will find that ticket instead of filing a second one.`,
+    );
   }
 
   /** Searches Jira for what an earlier attempt filed; records the answer; a failed search changes nothing. */
@@ -361,12 +364,15 @@ export class Sends {
     );
   }
 
-  /** The issue (or comment) an earlier attempt filed for this draft, if any. */
+  /**
+   * The issue (or comment) an earlier attempt filed for exactly this snapshot, if any. An issue counts only
+   * when its `gatehouse` property names this draft and content hash: a label alone can be put on any issue.
+   */
   private async findInJira(ctx: Ctx, draft: Draft): Promise<string | undefined> {
     const request = jiraRequestFor(draft);
     if (request.operation === "add_comment") {
       const page = (await this.jira.call(ctx, "comment.list", (c) =>
-        c.issueComments.getComments({ issueIdOrKey: request.issueKey, maxResults: 100 }),
+        c.issueComments.getComments({ issueIdOrKey: request.issueKey, orderBy: "-created", maxResults: 100 }),
       )) as { comments?: Array<{ body?: unknown }> };
       const marker = commentMarker(draft.id);
       return (page.comments ?? []).some((c) => JSON.stringify(c.body ?? "").includes(marker))
@@ -375,9 +381,23 @@ export class Sends {
     }
     const jql = withinProjects([draft.project], `labels = ${quoteJql(draftLabel(draft.id))}`);
     const res = (await this.jira.call(ctx, "search.jql", (c) =>
-      c.issueSearch.searchForIssuesUsingJqlEnhancedSearchPost({ jql, maxResults: 2, fields: ["summary"] }),
-    )) as { issues?: Array<{ key?: string }> };
-    return res.issues?.[0]?.key;
+      c.issueSearch.searchForIssuesUsingJqlEnhancedSearchPost({
+        jql,
+        maxResults: 20,
+        fields: ["summary"],
+        properties: ["gatehouse"],
+      }),
+    )) as {
+      issues?: Array<{
+        key?: string;
+        properties?: { gatehouse?: { draftId?: unknown; contentHash?: unknown } };
+      }>;
+    };
+    return res.issues?.find(
+      (i) =>
+        i.properties?.gatehouse?.draftId === draft.id &&
+        i.properties.gatehouse.contentHash === draft.contentHash,
+    )?.key;
   }
 }
 
@@ -390,8 +410,25 @@ export function subjectOf(d: Draft): ApprovalSubject {
     owner: d.createdBy,
     authors: d.authors,
     contentHash: d.contentHash,
-    ...(d.status === "sent" ? { closed: "was already sent" } : {}),
+    ...(d.status === "sent"
+      ? { closed: "was already sent" }
+      : d.status === "sending"
+        ? { closed: "is being sent, and a decision cannot stop a send under way; decide once it has settled" }
+        : {}),
   };
+}
+
+/**
+ * Whether an error proves Jira applied nothing: the request never left (connection refused, no such host),
+ * or Jira refused it (a 4xx but 408, or 503 Service Unavailable). A 500, 502 or 504, a timeout or a dropped
+ * connection proves nothing.
+ */
+function provesNothingApplied(err: unknown): boolean {
+  const e = err as { status?: unknown; code?: unknown; cause?: { code?: unknown } } | null;
+  const status = e?.status;
+  if (typeof status === "number") return (status >= 400 && status < 500 && status !== 408) || status === 503;
+  const code = e?.code ?? e?.cause?.code;
+  return code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN";
 }
 
 /** The key of what Jira filed, from its answer to the POST. */

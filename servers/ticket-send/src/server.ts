@@ -24,9 +24,13 @@ export const ticketSend = defineServer<TicketSendServices>({
   async services({ env, store }) {
     const drafts = new DraftsRepository(store);
     const jira = new JiraGateway(env);
-    const landingGraceMs = Number(env.TICKETS_SEND_LANDING_GRACE_MS ?? 30_000);
-    if (!Number.isInteger(landingGraceMs) || landingGraceMs < 0)
-      throw new Error("TICKETS_SEND_LANDING_GRACE_MS must be a whole number of milliseconds (0 or more)");
+    const raw = env.TICKETS_SEND_LANDING_GRACE_MS;
+    const landingGraceMs = raw === undefined || raw.trim() === "" ? 30_000 : Number(raw);
+    // Below 100 ms the window is no window: a request Jira is still applying would be searched for too soon.
+    if (!Number.isInteger(landingGraceMs) || landingGraceMs < 100)
+      throw new Error(
+        `TICKETS_SEND_LANDING_GRACE_MS must be a whole number of milliseconds, at least 100 (got "${raw}")`,
+      );
     return {
       drafts,
       jira,

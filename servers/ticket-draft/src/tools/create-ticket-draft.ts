@@ -1,5 +1,13 @@
 import { defineTool, tenantArgument } from "@gatehouse/kit";
-import { draftView, issueKey, label, priority, projectKey, toDraftView } from "@gatehouse/tickets";
+import {
+  draftDescription,
+  draftView,
+  issueKey,
+  label,
+  priority,
+  projectKey,
+  toDraftView,
+} from "@gatehouse/tickets";
 import { z } from "zod";
 import { requireProjectOfTenant, type TicketDraftServices } from "../services.ts";
 import { validateInJira } from "../validate-in-jira.ts";
@@ -8,7 +16,7 @@ const input = z.object({
   project: projectKey,
   issue_type: z.string().trim().min(1).max(50).describe("Jira issue type, e.g. Task, Bug, Incident"),
   summary: z.string().trim().min(1).max(255),
-  description: z.string().trim().min(1).max(20_000),
+  description: draftDescription,
   priority: priority.optional(),
   labels: z.array(label).max(10).default([]),
   customer_id: z

@@ -1,5 +1,5 @@
 import { defineTool } from "@gatehouse/kit";
-import { draftId, draftView, label, priority, toDraftView } from "@gatehouse/tickets";
+import { draftDescription, draftId, draftView, label, priority, toDraftView } from "@gatehouse/tickets";
 import { z } from "zod";
 import { requireProjectOfTenant, type TicketDraftServices } from "../services.ts";
 import { validateInJira } from "../validate-in-jira.ts";
@@ -8,7 +8,7 @@ const input = z.object({
   draft_id: draftId,
   issue_type: z.string().trim().min(1).max(50).optional(),
   summary: z.string().trim().min(1).max(255).optional(),
-  description: z.string().trim().min(1).max(20_000).optional(),
+  description: draftDescription.optional(),
   priority: priority.optional(),
   labels: z.array(label).max(10).optional(),
 });
