@@ -83,7 +83,7 @@ describe("store migrations", () => {
 });
 
 describe("003_write_path on a store that already holds drafts and decisions", () => {
-  it("records each draft's authors and numbers each subject's decisions in the order they were made", async () => {
+  it("records each draft's authors and numbers each subject's decisions in order, with two processes upgrading at once", async () => {
     const store = open();
     const migrator = new Migrator({ db: store.db, provider: migrationProvider });
     expect((await migrator.migrateTo("002_tickets_and_approvals")).error).toBeUndefined();
@@ -128,7 +128,9 @@ describe("003_write_path on a store that already holds drafts and decisions", ()
       ])
       .execute();
 
-    await migrateToLatest(store);
+    // Two processes upgrade the same file at once.
+    const other = open();
+    await Promise.all([migrateToLatest(store), migrateToLatest(other)]);
 
     const drafts = await store.db
       .selectFrom("ticket_drafts")

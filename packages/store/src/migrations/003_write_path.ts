@@ -1,47 +1,47 @@
 import { type Kysely, type Migration, sql } from "kysely";
+import { dialectOf } from "./dialect.ts";
 
-// The write path's invariants need three more facts in the store (issue: what is sent is what was approved, once):
+// The write path's invariants need three more facts in the store:
 // - every author of a draft's content (four eyes over creator *and* editors);
 // - a strict order of decisions per subject, so a decision is final and a replayed request cannot re-decide;
-// - which attempt of a send owns it, and until when that attempt's request could still land at Jira.
-// Idempotent like 001/002: two processes may migrate one fresh SQLite file at once.
-
-const ALREADY = /duplicate column|already exists/i;
+// - which attempt of a send owns it, and what the last attempt ended with.
+// Idempotent: on SQLite two processes may run it at once (Kysely's SQLite migration lock is a no-op), so
+// every step is a single statement whose result does not depend on who runs it first.
 
 async function addColumn(db: Kysely<unknown>, table: string, column: string, type: "text" | "integer") {
+  if (dialectOf(db) === "postgres") {
+    await sql.raw(`alter table ${table} add column if not exists ${column} ${type}`).execute(db);
+    return;
+  }
   try {
     await db.schema.alterTable(table).addColumn(column, type).execute();
   } catch (err) {
-    if (!ALREADY.test(String((err as Error).message))) throw err;
+    if (!/duplicate column/i.test(String((err as Error).message))) throw err;
   }
 }
 
 export const writePath: Migration = {
   async up(db: Kysely<unknown>) {
-    // JSON array of everyone who wrote the current content (creator first).
+    // JSON array of everyone who wrote the current content (creator first). Earlier editors than the last
+    // were not recorded; they are unknown, not trusted.
     await addColumn(db, "ticket_drafts", "authors", "text");
-    await sql`update ticket_drafts set authors = case when created_by = updated_by
-      then '["' || created_by || '"]' else '["' || created_by || '","' || updated_by || '"]' end
-      where authors is null`.execute(db);
-
-    // Decisions on one subject are numbered 1, 2, 3…; the unique index lets only one decision follow another.
-    await addColumn(db, "approvals", "seq", "integer");
-    const unnumbered = await sql<{ id: string; subject_type: string; subject_id: string }>`
-      select id, subject_type, subject_id from approvals where seq is null order by created_at, id`.execute(
-      db,
-    );
-    const next = new Map<string, number>();
-    for (const r of unnumbered.rows) {
-      const key = `${r.subject_type}\u0000${r.subject_id}`;
-      if (!next.has(key)) {
-        const max = await sql<{ m: number | null }>`select max(seq) as m from approvals
-          where subject_type = ${r.subject_type} and subject_id = ${r.subject_id}`.execute(db);
-        next.set(key, Number(max.rows[0]?.m ?? 0));
-      }
-      const seq = next.get(key)! + 1;
-      next.set(key, seq);
-      await sql`update approvals set seq = ${seq} where id = ${r.id} and seq is null`.execute(db);
+    const drafts = await sql<{ id: string; created_by: string; updated_by: string }>`
+      select id, created_by, updated_by from ticket_drafts where authors is null`.execute(db);
+    for (const d of drafts.rows) {
+      const authors = JSON.stringify([...new Set([d.created_by, d.updated_by])]);
+      await sql`update ticket_drafts set authors = ${authors} where id = ${d.id} and authors is null`.execute(
+        db,
+      );
     }
+
+    // Decisions on one subject are numbered 1, 2, 3… in the order they were made, in one statement.
+    await addColumn(db, "approvals", "seq", "integer");
+    await sql`update approvals set seq = (
+        select count(*) from approvals earlier
+        where earlier.subject_type = approvals.subject_type and earlier.subject_id = approvals.subject_id
+          and (earlier.created_at < approvals.created_at
+               or (earlier.created_at = approvals.created_at and earlier.id <= approvals.id)))
+      where seq is null`.execute(db);
     await db.schema
       .createIndex("approvals_subject_seq")
       .ifNotExists()
@@ -49,12 +49,24 @@ export const writePath: Migration = {
       .on("approvals")
       .columns(["subject_type", "subject_id", "seq"])
       .execute();
+    // Every decision has its place: a NULL would sort first on PostgreSQL and last on SQLite.
+    if (dialectOf(db) === "postgres") {
+      await sql`alter table approvals alter column seq set not null`.execute(db);
+    } else {
+      await sql
+        .raw(
+          `CREATE TRIGGER IF NOT EXISTS approvals_seq_required BEFORE INSERT ON approvals
+           FOR EACH ROW WHEN NEW.seq IS NULL
+           BEGIN SELECT RAISE(ABORT, 'approvals.seq is required'); END`,
+        )
+        .execute(db);
+    }
 
-    // The attempt that owns a send, and what the last attempt ended with (for the caller and the operator).
+    // The attempt that owns a send, and what the last attempt ended with.
     await addColumn(db, "ticket_sends", "attempt_id", "text");
     await addColumn(db, "ticket_sends", "last_error", "text");
   },
   async down() {
-    throw new Error("003_write_path cannot be undone: it only adds columns and an index");
+    throw new Error("003_write_path cannot be undone: it only adds columns, an index and a trigger");
   },
 };

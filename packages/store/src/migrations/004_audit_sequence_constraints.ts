@@ -1,4 +1,5 @@
-import { type Kysely, type Migration, PostgresIntrospector, SqliteIntrospector, sql } from "kysely";
+import { type Kysely, type Migration, sql } from "kysely";
+import { dialectOf } from "./dialect.ts";
 
 // An audit event's sequence number is a whole number from 1 up: the chain walk starts at 1, so a row
 // numbered NULL, 0, below 0 or between two integers would sit beside the chain unverified.
@@ -8,14 +9,6 @@ import { type Kysely, type Migration, PostgresIntrospector, SqliteIntrospector, 
 
 const REFUSAL = "audit_events.seq must be a whole number from 1 up";
 const BAD_SEQ = "NEW.seq IS NULL OR typeof(NEW.seq) <> 'integer' OR NEW.seq < 1";
-
-/** The dialect a migration runs on, from the Kysely instance it was handed (its public introspector). */
-function dialectOf(db: Kysely<unknown>): "sqlite" | "postgres" {
-  const introspector = db.introspection;
-  if (introspector instanceof SqliteIntrospector) return "sqlite";
-  if (introspector instanceof PostgresIntrospector) return "postgres";
-  throw new Error("audit sequence constraints: unsupported database dialect");
-}
 
 export const auditSequenceConstraints: Migration = {
   async up(db: Kysely<unknown>) {
