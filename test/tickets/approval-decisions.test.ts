@@ -156,9 +156,10 @@ describe.each(storeMatrix())("approval decisions ($storeKind store)", (store) =>
     const aliceSend = await client("alice", sendServer);
     const d = await newDraft(aliceDraft, "In flight SO-100008");
     expect((await desk.decide("carol", d.draft_id, "approve")).status).toBe(200);
-    jira.faults.set({ kind: "latency", ms: 700, path: "/rest/api/3/issue", method: "POST" });
+    // Jira holds the create: the draft stays frozen while the attempt, and then its landing window, lasts.
+    jira.faults.set({ kind: "timeout", path: "/rest/api/3/issue", method: "POST" });
     const sending = send(aliceSend, d.draft_id);
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < 100; i++) {
       const got = await aliceDraft.callTool({
         name: "get_ticket_draft",
         arguments: { draft_id: d.draft_id },
@@ -171,7 +172,7 @@ describe.each(storeMatrix())("approval decisions ($storeKind store)", (store) =>
     expect(late.body.error_description).toContain(
       "is being sent, and a decision cannot stop a send under way",
     );
-    expect((await sending).isError).toBe(false);
+    expect(textOf(await sending)).toMatch(/Jira may still file it until/);
   });
 
   it("never takes an issue that merely wears the draft's label for the draft's own", async () => {

@@ -3,12 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { migrateToLatest, openStore, type Store } from "@gatehouse/store";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  type ApprovalSubject,
-  Approvals,
-  type Identity,
-  PolicyEngine,
-} from "../src/index.ts";
+import { type ApprovalSubject, Approvals, type Identity, PolicyEngine } from "../src/index.ts";
 
 let dir: string;
 let store: Store;
