@@ -29,7 +29,8 @@ describe.each(storeMatrix())("approval decisions ($storeKind store)", (store) =>
     env = await createTestEnvironment(store);
     jira = await startJiraSandbox({ port: 0 });
     const serverEnv = ticketServerEnv(env, jira, {
-      JIRA_TIMEOUT_MS: "1000",
+      // Long enough that a decision made while a held create is in flight always lands during it.
+      JIRA_TIMEOUT_MS: "3000",
       TICKETS_SEND_LANDING_GRACE_MS: "500",
     });
     [draftServer, sendServer, strictServer] = await Promise.all([
@@ -151,7 +152,7 @@ describe.each(storeMatrix())("approval decisions ($storeKind store)", (store) =>
     );
   });
 
-  it("refuses a decision while the draft is being sent, instead of pretending to stop the send", async () => {
+  it("refuses a decision while a send is in flight, instead of pretending to stop it", async () => {
     const aliceDraft = await client("alice", draftServer);
     const aliceSend = await client("alice", sendServer);
     const d = await newDraft(aliceDraft, "In flight SO-100008");
@@ -170,7 +171,7 @@ describe.each(storeMatrix())("approval decisions ($storeKind store)", (store) =>
     const late = await desk.decide("dave", d.draft_id, "reject");
     expect(late.status).toBe(409);
     expect(late.body.error_description).toContain(
-      "is being sent, and a decision cannot stop a send under way",
+      "is being sent right now, and a decision cannot stop a send under way",
     );
     expect(textOf(await sending)).toMatch(/Jira may still file it until/);
   });

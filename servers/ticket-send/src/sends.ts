@@ -117,6 +117,19 @@ export class Sends {
     throw new ToolError(`the send of draft ${draftId} is busy; retry in a few seconds`);
   }
 
+  /**
+   * Whether an attempt is sending this draft right now. A decision cannot stop it, so none is taken then;
+   * once the attempt has ended (even with its outcome still unknown) a decision governs every later one.
+   */
+  async inFlight(draftId: string): Promise<boolean> {
+    const row = await this.store.db
+      .selectFrom("ticket_sends")
+      .select(["state", "lease_until"])
+      .where("draft_id", "=", draftId)
+      .executeTakeFirst();
+    return row?.state === "pending" && Date.parse(row.lease_until) > Date.now();
+  }
+
   // ---- transactions: each decides one step with the draft's row locked, and never waits on Jira ----
 
   private async lockDraft(trx: StoreDb, draftId: string): Promise<Draft> {
@@ -410,11 +423,7 @@ export function subjectOf(d: Draft): ApprovalSubject {
     owner: d.createdBy,
     authors: d.authors,
     contentHash: d.contentHash,
-    ...(d.status === "sent"
-      ? { closed: "was already sent" }
-      : d.status === "sending"
-        ? { closed: "is being sent, and a decision cannot stop a send under way; decide once it has settled" }
-        : {}),
+    ...(d.status === "sent" ? { closed: "was already sent" } : {}),
   };
 }
 

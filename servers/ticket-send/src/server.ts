@@ -18,7 +18,11 @@ export const ticketSend = defineServer<TicketSendServices>({
     async load(id, services) {
       const d = await services.drafts.get(id);
       if (!d) return undefined;
-      return { subject: subjectOf(d), preview: { draft: toDraftView(d), jira_request: jiraRequestFor(d) } };
+      const subject = subjectOf(d);
+      if (!subject.closed && (await services.sends.inFlight(id)))
+        subject.closed =
+          "is being sent right now, and a decision cannot stop a send under way; decide once it has ended";
+      return { subject, preview: { draft: toDraftView(d), jira_request: jiraRequestFor(d) } };
     },
   },
   async services({ env, store }) {
