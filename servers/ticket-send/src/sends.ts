@@ -64,8 +64,8 @@ type AttemptEnd = { sent: string } | { failed: string } | { unknown: string; may
  * for exactly the stored content, freezes the draft (edits are refused from then on), and records which
  * attempt owns the send and until when its request could still land. The request is built from that one
  * frozen snapshot, so what Jira receives is what was approved. An attempt whose outcome is unknown blocks
- * every other until its landing window has passed; the next attempt then searches Jira for the issue (it
- * carries the draft's label) before anything could be filed again.
+ * every other until its landing window has passed; the next attempt then searches Jira for the issue (its
+ * `gatehouse` property names this draft and content hash) before anything could be filed again.
  */
 export class Sends {
   constructor(
