@@ -76,10 +76,8 @@ describe("gatehouse desktop-config: Claude Desktop entries for every server", ()
       const server = key.slice("gatehouse-".length);
       expect(entry.command).toBe(process.execPath);
       expect(isAbsolute(entry.command)).toBe(true);
-      const [flag, loader, cli, ...rest] = entry.args;
-      expect(flag).toBe("--import");
-      expect(isAbsolute(loader!) && existsSync(loader!), loader).toBe(true);
-      expect(loader).toMatch(/node_modules[\\/]tsx[\\/]/);
+      // Plain node runs the CLI: no loader, no compiler process beside the server.
+      const [cli, ...rest] = entry.args;
       expect(cli).toBe(CLI_MAIN);
       expect(rest).toEqual(["stdio", server, "--user", "alice"]);
       expect(entry.env).toEqual({ GATEHOUSE_DATA_DIR: dataDir });

@@ -20,7 +20,6 @@ import {
   type SpawnedServer,
   spawnHttpServer,
   type TestEnvironment,
-  tsxLoader,
 } from "@gatehouse/kit/testing";
 import { loadIdentities, mintToken } from "@gatehouse/sandbox";
 import type { Client } from "@modelcontextprotocol/client";
@@ -35,7 +34,7 @@ const exec = promisify(execFile);
 /** Runs `pnpm gen …` as a person would (the script itself, without pnpm's own start-up). */
 async function gen(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   try {
-    const r = await exec(process.execPath, ["--import", tsxLoader, GEN, ...args], {
+    const r = await exec(process.execPath, [GEN, ...args], {
       cwd: ROOT,
       timeout: 60_000,
     });

@@ -2,7 +2,6 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { tsxLoader } from "@gatehouse/kit/testing";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_MAIN } from "../support/cli.ts";
@@ -25,7 +24,7 @@ describe("gatehouse start (the README's first command)", () => {
   let urls: Record<string, string> = {};
 
   beforeAll(async () => {
-    child = spawn(process.execPath, ["--import", tsxLoader, CLI_MAIN, "start"], {
+    child = spawn(process.execPath, [CLI_MAIN, "start"], {
       env: {
         ...process.env,
         GATEHOUSE_DATA_DIR: dataDir,

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { createTestEnvironment, type TestEnvironment, tsxLoader } from "@gatehouse/kit/testing";
+import { createTestEnvironment, type TestEnvironment } from "@gatehouse/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_MAIN } from "../support/cli.ts";
 import { INSPECTOR_CLI } from "../support/inspector.ts";
@@ -20,22 +20,11 @@ describe("MCP Inspector CLI against the servers over stdio (README walkthrough)"
     await env?.close();
   });
 
-  /** `npx @modelcontextprotocol/inspector --cli node --import tsx packages/cli/src/main.ts stdio <server> --user alice …` */
+  /** `npx @modelcontextprotocol/inspector --cli node packages/cli/src/main.ts stdio <server> --user alice …` */
   const inspectServer = (server: string, ...args: string[]) =>
     spawnSync(
       process.execPath,
-      [
-        INSPECTOR_CLI,
-        process.execPath,
-        "--import",
-        tsxLoader,
-        CLI_MAIN,
-        "stdio",
-        server,
-        "--user",
-        "alice",
-        ...args,
-      ],
+      [INSPECTOR_CLI, process.execPath, CLI_MAIN, "stdio", server, "--user", "alice", ...args],
       {
         env: {
           ...process.env,

@@ -4,14 +4,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TEST_ORDERS_DB, tsxLoader } from "@gatehouse/kit/testing";
+import { TEST_ORDERS_DB } from "@gatehouse/kit/testing";
 import { ensureOrdersDatabase } from "@gatehouse/sandbox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ORDER_LOOKUP_ENTRY } from "../support/servers.ts";
 
 /** Starts the real entry point directly, as an operator would, and waits for it to exit. */
 async function startDirectly(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, ["--import", tsxLoader, ORDER_LOOKUP_ENTRY, "http"], {
+  const child = spawn(process.execPath, [ORDER_LOOKUP_ENTRY, "http"], {
     env: { ...process.env, LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "ignore", "pipe"],
   });

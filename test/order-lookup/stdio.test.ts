@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { connectStdio, createTestEnvironment, type TestEnvironment, tsxLoader } from "@gatehouse/kit/testing";
+import { connectStdio, createTestEnvironment, type TestEnvironment } from "@gatehouse/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { outcomeEvent, textOf } from "../support/results.ts";
 import { EMEA_ORDER, NA_ORDER, ORDER_LOOKUP_ENTRY } from "../support/servers.ts";
@@ -63,7 +63,7 @@ describe("order-lookup over stdio (Claude Desktop's transport)", () => {
   });
 
   const refuseToStart = (extra: Record<string, string>) =>
-    spawnSync(process.execPath, ["--import", tsxLoader, ORDER_LOOKUP_ENTRY, "stdio"], {
+    spawnSync(process.execPath, [ORDER_LOOKUP_ENTRY, "stdio"], {
       env: { ...process.env, ...env.env, ...extra },
       input: "",
       encoding: "utf8",

@@ -2,7 +2,6 @@ import { execFile, spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { tsxLoader } from "@gatehouse/kit/testing";
 
 export const CLI_MAIN = join(
   dirname(fileURLToPath(import.meta.url)),
@@ -16,7 +15,7 @@ export const CLI_MAIN = join(
 
 /** Runs the real `gatehouse` command as a person would, against a test environment's store. */
 export function runCli(args: string[], env: Record<string, string>) {
-  const r = spawnSync(process.execPath, ["--import", tsxLoader, CLI_MAIN, ...args], {
+  const r = spawnSync(process.execPath, [CLI_MAIN, ...args], {
     env: { ...process.env, ...env },
     encoding: "utf8",
     timeout: 60_000,
@@ -28,7 +27,7 @@ export function runCli(args: string[], env: Record<string, string>) {
  * the sandbox issuer running in the test process. */
 export async function runCliAsync(args: string[], env: Record<string, string>) {
   try {
-    const r = await promisify(execFile)(process.execPath, ["--import", tsxLoader, CLI_MAIN, ...args], {
+    const r = await promisify(execFile)(process.execPath, [CLI_MAIN, ...args], {
       env: { ...process.env, ...env },
       timeout: 60_000,
     });

@@ -22,10 +22,16 @@ export class RecordingOAuthProvider implements OAuthClientProvider {
   discovery?: OAuthDiscoveryState;
   authorizationUrl?: URL;
 
+  readonly redirectUrl: string;
+  private readonly extra: Partial<OAuthClientMetadata>;
+
   constructor(
-    readonly redirectUrl = "http://127.0.0.1:6274/oauth/callback",
-    private readonly extra: Partial<OAuthClientMetadata> = {},
-  ) {}
+    redirectUrl = "http://127.0.0.1:6274/oauth/callback",
+    extra: Partial<OAuthClientMetadata> = {},
+  ) {
+    this.redirectUrl = redirectUrl;
+    this.extra = extra;
+  }
 
   get clientMetadata(): OAuthClientMetadata {
     return {

@@ -9,7 +9,11 @@ export class SignInBrowser {
   /** The HTML of every page shown, for assertions about what the person saw. */
   readonly pages: string[] = [];
 
-  constructor(private readonly issuer: string) {}
+  private readonly issuer: string;
+
+  constructor(issuer: string) {
+    this.issuer = issuer;
+  }
 
   private async request(url: string, init: { method?: string; form?: Record<string, string> } = {}) {
     const res = await fetch(url, {

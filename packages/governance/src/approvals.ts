@@ -13,13 +13,14 @@ export interface ApprovalSubject extends SubjectResource {
 export type ApprovalRecord = ApprovalsTable;
 
 export class ApprovalError extends Error {
-  constructor(
-    message: string,
-    readonly policyIds: string[] = [],
-    /** 403: this person may not decide · 409: the subject or its decisions changed; review again. */
-    readonly status: 403 | 409 = 403,
-  ) {
+  readonly policyIds: string[];
+  /** 403: this person may not decide · 409: the subject or its decisions changed; review again. */
+  readonly status: 403 | 409;
+
+  constructor(message: string, policyIds: string[] = [], status: 403 | 409 = 403) {
     super(message);
+    this.policyIds = policyIds;
+    this.status = status;
     this.name = "ApprovalError";
   }
 }
@@ -36,11 +37,15 @@ const UNIQUE = /UNIQUE constraint failed|duplicate key value/;
  * content. A changed draft has a new hash, so every earlier decision stops matching.
  */
 export class Approvals {
-  constructor(
-    private readonly store: Store,
-    private readonly policy: PolicyEngine,
-    private readonly ttlSeconds = 3600,
-  ) {}
+  private readonly store: Store;
+  private readonly policy: PolicyEngine;
+  private readonly ttlSeconds: number;
+
+  constructor(store: Store, policy: PolicyEngine, ttlSeconds = 3600) {
+    this.store = store;
+    this.policy = policy;
+    this.ttlSeconds = ttlSeconds;
+  }
 
   /** The decision in force on a subject (the latest), if any. */
   latest(

@@ -25,7 +25,11 @@ export class AuditLog {
   /** The chain head this process last saw; re-read from the store only when another writer moved it. */
   private head: { seq: number; hash: string } | undefined;
 
-  constructor(private readonly store: Store) {}
+  private readonly store: Store;
+
+  constructor(store: Store) {
+    this.store = store;
+  }
 
   append(event: AuditEventInput): Promise<AuditRecord> {
     const next = this.tail.then(() => this.appendNow(event));

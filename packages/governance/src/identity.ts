@@ -14,12 +14,15 @@ export type AuthErrorCode = "invalid_request" | "invalid_token" | "insufficient_
 
 /** A refusal before any tool runs; HTTP maps it to 400/401/403 with a WWW-Authenticate challenge. */
 export class AuthError extends Error {
-  constructor(
-    readonly code: AuthErrorCode,
-    readonly description: string,
-    readonly requiredScope?: string,
-  ) {
+  readonly code: AuthErrorCode;
+  readonly description: string;
+  readonly requiredScope?: string;
+
+  constructor(code: AuthErrorCode, description: string, requiredScope?: string) {
     super(description);
+    this.code = code;
+    this.description = description;
+    this.requiredScope = requiredScope;
     this.name = "AuthError";
   }
 

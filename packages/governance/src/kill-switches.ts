@@ -7,10 +7,13 @@ import type { Store } from "@gatehouse/store";
 export class KillSwitches {
   private cache: { at: number; killed: Map<string, string | null> } | undefined;
 
-  constructor(
-    private readonly store: Store,
-    private readonly ttlMs = 1000,
-  ) {}
+  private readonly store: Store;
+  private readonly ttlMs: number;
+
+  constructor(store: Store, ttlMs = 1000) {
+    this.store = store;
+    this.ttlMs = ttlMs;
+  }
 
   /** The reason when `server/tool` or bare `tool` is switched off; undefined when it may run. */
   async check(

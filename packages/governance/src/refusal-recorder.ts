@@ -68,7 +68,10 @@ export class RefusalRecorder {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(private readonly opts: RefusalRecorderOptions) {
+  private readonly opts: RefusalRecorderOptions;
+
+  constructor(opts: RefusalRecorderOptions) {
+    this.opts = opts;
     if (!(opts.intervalMs >= 1)) throw new Error("refusal recorder: intervalMs must be at least 1");
     this.burst = opts.burst ?? 20;
     this.maxSources = opts.maxSources ?? 1000;

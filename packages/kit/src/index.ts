@@ -24,7 +24,7 @@ export { serveFromCommandLine } from "./main.ts";
 export { listTools, type ToolListing } from "./mcp-server.ts";
 export { ToolError } from "./pipeline.ts";
 export { type RunningServer, runServer } from "./run-server.ts";
-export { type SpawnedServer, spawnHttpServer, tsxLoader } from "./spawn-server.ts";
+export { type SpawnedServer, spawnHttpServer } from "./spawn-server.ts";
 export {
   META_CORRELATION_ID,
   META_PROMPT,

@@ -9,7 +9,7 @@ export function startupFailureMessage(name: string, err: unknown): string {
 }
 
 /**
- * The whole entry point of a server process: `tsx src/main.ts [http|stdio]`. Stops cleanly on
+ * The whole entry point of a server process: `node src/main.ts [http|stdio]` (Node strips the types). Stops cleanly on
  * SIGTERM/SIGINT and exits 1 with the reason when start-up fails.
  */
 export function serveFromCommandLine<S extends Services>(

@@ -1,9 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 
-/** How to start a server package's entry point as a real process. */
-export const tsxLoader = import.meta.resolve("tsx");
-
 /**
  * Tells a parent that spawned this process with an IPC channel (`spawnHttpServer`) that it serves `url`,
  * whatever the log level; the channel then stops keeping the process alive.
@@ -32,7 +29,7 @@ export async function spawnHttpServer(
   env: NodeJS.ProcessEnv,
   timeoutMs = 30_000,
 ): Promise<SpawnedServer> {
-  const child = spawn(process.execPath, ["--import", tsxLoader, entry, "http"], {
+  const child = spawn(process.execPath, [entry, "http"], {
     env: { ...process.env, GATEHOUSE_PORT: "0", LOG_LEVEL: "info", ...env },
     // The server announces its URL over IPC once it serves, whatever its log level.
     stdio: ["ignore", "ignore", "pipe", "ipc"],

@@ -48,11 +48,13 @@ const PENDING = "pending";
 
 /** Raised by the backoff when the next wait would break the call's budget. */
 class BudgetExceeded extends Error {
-  constructor(
-    readonly lastError: unknown,
-    readonly waitMs: number,
-  ) {
+  readonly lastError: unknown;
+  readonly waitMs: number;
+
+  constructor(lastError: unknown, waitMs: number) {
     super("retry budget exceeded");
+    this.lastError = lastError;
+    this.waitMs = waitMs;
   }
 }
 
@@ -65,11 +67,14 @@ class BudgetExceeded extends Error {
 export class Upstream {
   private readonly breaker;
 
-  constructor(
-    readonly system: string,
-    private readonly config: UpstreamConfig,
-    private readonly errors: UpstreamErrors,
-  ) {
+  readonly system: string;
+  private readonly config: UpstreamConfig;
+  private readonly errors: UpstreamErrors;
+
+  constructor(system: string, config: UpstreamConfig, errors: UpstreamErrors) {
+    this.system = system;
+    this.config = config;
+    this.errors = errors;
     this.breaker = circuitBreaker(
       handleWhen((err) => this.isOutage(err)),
       {
@@ -221,13 +226,14 @@ export class Upstream {
 
 /** A failed upstream call, with what the caller needs to decide on reconciliation. */
 export class UpstreamError extends ToolError {
-  constructor(
-    message: string,
-    readonly status: number | undefined,
-    /** The request may have been applied upstream even though no answer arrived. */
-    readonly outcomeUnknown: boolean,
-  ) {
+  readonly status: number | undefined;
+  /** The request may have been applied upstream even though no answer arrived. */
+  readonly outcomeUnknown: boolean;
+
+  constructor(message: string, status: number | undefined, outcomeUnknown: boolean) {
     super(message);
+    this.status = status;
+    this.outcomeUnknown = outcomeUnknown;
   }
 }
 

@@ -4,11 +4,13 @@ import { Upstream, type UpstreamConfig, UpstreamError } from "../src/upstream.ts
 
 /** What a vendor client throws for an HTTP answer, in the shape the fake's error mapping reads. */
 class HttpError extends Error {
-  constructor(
-    readonly code: number,
-    readonly retryAfterMs = 0,
-  ) {
+  readonly code: number;
+  readonly retryAfterMs: number;
+
+  constructor(code: number, retryAfterMs = 0) {
     super(`HTTP ${code}`);
+    this.code = code;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 

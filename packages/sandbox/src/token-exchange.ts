@@ -18,17 +18,24 @@ export interface ExchangeClient {
 }
 
 export class TokenExchangeError extends Error {
+  readonly error:
+    | "invalid_request"
+    | "invalid_client"
+    | "invalid_grant"
+    | "invalid_target"
+    | "unauthorized_client";
+  readonly description: string;
+  readonly status: number;
+
   constructor(
-    readonly error:
-      | "invalid_request"
-      | "invalid_client"
-      | "invalid_grant"
-      | "invalid_target"
-      | "unauthorized_client",
-    readonly description: string,
-    readonly status = error === "invalid_client" ? 401 : 400,
+    error: "invalid_request" | "invalid_client" | "invalid_grant" | "invalid_target" | "unauthorized_client",
+    description: string,
+    status = error === "invalid_client" ? 401 : 400,
   ) {
     super(description);
+    this.error = error;
+    this.description = description;
+    this.status = status;
   }
 }
 

@@ -1,4 +1,4 @@
-import { Migrator } from "kysely";
+import { Migrator } from "kysely/migration";
 import type { Store } from "./database.ts";
 import { migrationProvider } from "./migrations/index.ts";
 

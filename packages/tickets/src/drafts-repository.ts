@@ -29,7 +29,11 @@ const newDraftId = () => `dr_${randomBytes(9).toString("base64url").replace(/[-_
 
 /** Ticket drafts in Gatehouse's store. Drafting never touches Jira. */
 export class DraftsRepository {
-  constructor(private readonly store: Store) {}
+  private readonly store: Store;
+
+  constructor(store: Store) {
+    this.store = store;
+  }
 
   async create(tenant: string, author: string, content: DraftContent): Promise<Draft> {
     const id = newDraftId();

@@ -36,7 +36,11 @@ export class Downstream {
   /** Connected clients per (server, exchanged token): a stateless server still costs a handshake per connect. */
   private readonly clients = new Map<string, Promise<Client>>();
 
-  constructor(private readonly config: DownstreamConfig) {}
+  private readonly config: DownstreamConfig;
+
+  constructor(config: DownstreamConfig) {
+    this.config = config;
+  }
 
   private client(url: string, token: string): Promise<Client> {
     const key = `${url}\n${token}`;

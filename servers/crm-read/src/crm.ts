@@ -97,7 +97,11 @@ export function visibleContactFilterGroups(tenant: string, query: string) {
 
 /** crm-read's queries against HubSpot. Tenancy filters scope each query; policy decides what may leave. */
 export class Crm {
-  constructor(private readonly hubspot: HubSpotGateway) {}
+  private readonly hubspot: HubSpotGateway;
+
+  constructor(hubspot: HubSpotGateway) {
+    this.hubspot = hubspot;
+  }
 
   private search(
     ctx: Ctx,

@@ -32,10 +32,13 @@ function page<T>(rows: T[], limit: number, key: (row: T) => [string, string]): P
 
 /** The domain queries order-lookup's tools run. Tenancy filters here are the query's scope; policy decides access. */
 export class Orders {
-  constructor(
-    private readonly db: OrdersDb,
-    private readonly clock: () => Date = () => new Date(),
-  ) {}
+  private readonly db: OrdersDb;
+  private readonly clock: () => Date;
+
+  constructor(db: OrdersDb, clock: () => Date = () => new Date()) {
+    this.db = db;
+    this.clock = clock;
+  }
 
   async searchCustomers(tenant: string, query: string, limit: number, cursor?: string) {
     const after = decodeCursor(cursor);

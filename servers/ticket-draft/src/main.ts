@@ -1,5 +1,5 @@
 import { serveFromCommandLine } from "@gatehouse/kit";
 import { ticketDraft } from "./server.ts";
 
-// `tsx src/main.ts [http|stdio]`: how the CLI and the tests start this server.
+// `node src/main.ts [http|stdio]`: how the CLI and the tests start this server.
 serveFromCommandLine(ticketDraft);

@@ -68,11 +68,15 @@ type AttemptEnd = { sent: string } | { failed: string } | { unknown: string; may
  * `gatehouse` property names this draft and content hash) before anything could be filed again.
  */
 export class Sends {
-  constructor(
-    private readonly store: Store,
-    private readonly jira: JiraGateway,
-    private readonly settings: SendSettings,
-  ) {}
+  private readonly store: Store;
+  private readonly jira: JiraGateway;
+  private readonly settings: SendSettings;
+
+  constructor(store: Store, jira: JiraGateway, settings: SendSettings) {
+    this.store = store;
+    this.jira = jira;
+    this.settings = settings;
+  }
 
   /**
    * Settles any earlier attempt of this draft's send and says where it stands: sent (its result), or open

@@ -41,44 +41,20 @@ export function claudeDesktopConfigPath(
 }
 
 /**
- * tsx's ESM loader, by its path through the repository's node_modules/tsx link (not the versioned
- * .pnpm folder behind it), so the configuration survives a tsx upgrade.
+ * The `gatehouse-<server>` entries: the absolute Node 24 binary and CLI, so they work from any directory. Node
+ * strips the types itself: no loader, no compiler process beside each server.
  */
-export function tsxEsmLoader(root = REPO_ROOT): string {
-  const pkgDir = join(root, "node_modules", "tsx");
-  const pkgFile = join(pkgDir, "package.json");
-  if (existsSync(pkgFile)) {
-    const pkg = JSON.parse(readFileSync(pkgFile, "utf8")) as { exports?: Record<string, unknown> };
-    const target = pkg.exports?.["./esm"];
-    const rel =
-      typeof target === "string"
-        ? target
-        : ((target as { import?: unknown; default?: unknown } | undefined)?.import ??
-          (target as { default?: unknown } | undefined)?.default);
-    if (typeof rel === "string" && existsSync(join(pkgDir, rel))) return join(pkgDir, rel);
-  }
-  try {
-    return fileURLToPath(import.meta.resolve("tsx/esm"));
-  } catch {
-    throw new UsageError(`tsx is not installed in ${root}: run pnpm install first`);
-  }
-}
-
-/** The `gatehouse-<server>` entries: absolute node, tsx loader and CLI, so they work from any directory. */
 export function desktopEntries(
   list: ServerEntry[],
   opts: { user: string; dataDir: string; root?: string; platform?: NodeJS.Platform },
 ): Record<string, DesktopEntry> {
   const root = opts.root ?? REPO_ROOT;
-  const loader = tsxEsmLoader(root);
-  // `--import` takes a specifier: a plain absolute path works on POSIX, Windows needs a file: URL.
-  const importArg = (opts.platform ?? process.platform) === "win32" ? pathToFileURL(loader).href : loader;
   const cli = join(root, "packages", "cli", "src", "main.ts");
   const entries: Record<string, DesktopEntry> = {};
   for (const s of list) {
     entries[`${ENTRY_PREFIX}${s.name}`] = {
       command: process.execPath,
-      args: ["--import", importArg, cli, "stdio", s.name, "--user", opts.user],
+      args: [cli, "stdio", s.name, "--user", opts.user],
       env: {
         GATEHOUSE_DATA_DIR: resolve(opts.dataDir),
         // The entries must find the same sandbox ports as the `gatehouse start` they were made beside.

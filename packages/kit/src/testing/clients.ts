@@ -1,6 +1,5 @@
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
-import { tsxLoader } from "../spawn-server.ts";
 
 export type Era = "legacy" | "modern";
 
@@ -30,7 +29,7 @@ export async function connectStdio(
   const client = new Client({ name: "gatehouse-test", version: "1.0.0" });
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: ["--import", tsxLoader, entry, "stdio"],
+    args: [entry, "stdio"],
     env: { ...(process.env as Record<string, string>), LOG_LEVEL: "info", ...env },
     stderr: "pipe",
   });

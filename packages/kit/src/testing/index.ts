@@ -1,4 +1,4 @@
-export { announceServing, type SpawnedServer, spawnHttpServer, tsxLoader } from "../spawn-server.ts";
+export { announceServing, type SpawnedServer, spawnHttpServer } from "../spawn-server.ts";
 export { connectHttp, connectStdio, type Era } from "./clients.ts";
 export { createTestEnvironment, standInEnv, TEST_ORDERS_DB, type TestEnvironment } from "./environment.ts";
 export {

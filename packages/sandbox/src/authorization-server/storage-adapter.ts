@@ -29,7 +29,10 @@ export class SandboxStorage {
   private readonly ephemeralClients = new Set<string>();
   private readonly removedClients = new Set<string>();
 
-  constructor(private readonly clientsFile: string) {
+  private readonly clientsFile: string;
+
+  constructor(clientsFile: string) {
+    this.clientsFile = clientsFile;
     for (const [id, payload] of Object.entries(this.readClients())) this.table("Client").set(id, { payload });
   }
 
@@ -37,7 +40,11 @@ export class SandboxStorage {
   adapterClass(): new (name: string) => Adapter {
     const storage = this;
     return class implements Adapter {
-      constructor(private readonly name: string) {}
+      private readonly name: string;
+
+      constructor(name: string) {
+        this.name = name;
+      }
       async upsert(id: string, payload: AdapterPayload, expiresIn?: number) {
         storage.put(this.name, id, payload, expiresIn);
       }

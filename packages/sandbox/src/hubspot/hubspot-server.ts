@@ -111,15 +111,21 @@ function objectType(segment: string): CrmObjectType | undefined {
 
 /** A batch answer where some inputs failed: HubSpot sends it as 207 Multi-Status. */
 class Partial207 {
-  constructor(readonly body: unknown) {}
+  readonly body: unknown;
+
+  constructor(body: unknown) {
+    this.body = body;
+  }
 }
 
 class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: Record<string, unknown>,
-  ) {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+
+  constructor(status: number, body: Record<string, unknown>) {
     super(String(body.message));
+    this.status = status;
+    this.body = body;
   }
 }
 
@@ -140,7 +146,11 @@ class RateLimiter {
   #all = new RollingWindow(TEN_SECONDS);
   #search = new RollingWindow(1000);
 
-  constructor(readonly limits: { tenSecondly: number; searchPerSecond: number }) {}
+  readonly limits: { tenSecondly: number; searchPerSecond: number };
+
+  constructor(limits: { tenSecondly: number; searchPerSecond: number }) {
+    this.limits = limits;
+  }
 
   /** Returns the refusal (policy and seconds to wait) or records the request and returns the headers. */
   take(

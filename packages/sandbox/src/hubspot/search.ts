@@ -51,11 +51,11 @@ export interface ParsedSearch {
 
 /** A request HubSpot would refuse with 400 VALIDATION_ERROR. */
 export class SearchValidationError extends Error {
-  constructor(
-    message: string,
-    readonly context?: Record<string, string[]>,
-  ) {
+  readonly context?: Record<string, string[]>;
+
+  constructor(message: string, context?: Record<string, string[]>) {
     super(message);
+    this.context = context;
   }
 }
 

@@ -147,12 +147,15 @@ interface StoredIssue {
 type NewIssue = Omit<StoredIssue, "id" | "key" | "number" | "comments" | "properties">;
 
 class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly errorMessages: string[],
-    readonly errors: Record<string, string> = {},
-  ) {
+  readonly status: number;
+  readonly errorMessages: string[];
+  readonly errors: Record<string, string>;
+
+  constructor(status: number, errorMessages: string[], errors: Record<string, string> = {}) {
     super(errorMessages[0] ?? Object.values(errors)[0] ?? `HTTP ${status}`);
+    this.status = status;
+    this.errorMessages = errorMessages;
+    this.errors = errors;
   }
 }
 
@@ -167,7 +170,11 @@ const jiraTime = (ms: number) => new Date(ms).toISOString().replace("Z", "+0000"
 class RateLimiter {
   #window = new RollingWindow(MINUTE);
 
-  constructor(readonly perMinute: number) {}
+  readonly perMinute: number;
+
+  constructor(perMinute: number) {
+    this.perMinute = perMinute;
+  }
 
   take(
     key: string,

@@ -52,15 +52,14 @@ export interface JqlQuery {
 
 /** A syntax error, worded and positioned like Jira's. */
 export class JqlSyntaxError extends Error {
-  constructor(
-    detail: string,
-    readonly position: number,
-    jql: string,
-  ) {
+  readonly position: number;
+
+  constructor(detail: string, position: number, jql: string) {
     const before = jql.slice(0, position).split("\n");
     const line = before.length;
     const character = before[before.length - 1]!.length + 1;
     super(`Error in the JQL Query: ${detail} (line ${line}, character ${character})`);
+    this.position = position;
     this.name = "JqlSyntaxError";
   }
 }

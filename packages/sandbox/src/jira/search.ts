@@ -37,8 +37,11 @@ export interface SearchCatalog {
 
 /** Semantic problems with a query (unknown field, operator or value), each worded like Jira's. */
 export class JqlValidationError extends Error {
-  constructor(readonly messages: string[]) {
+  readonly messages: string[];
+
+  constructor(messages: string[]) {
     super(messages.join(" "));
+    this.messages = messages;
     this.name = "JqlValidationError";
   }
 }

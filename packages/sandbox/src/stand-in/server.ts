@@ -239,7 +239,11 @@ export function listParam(q: URLSearchParams, name: string): string[] | undefine
 export class RollingWindow {
   #hits = new Map<string, number[]>();
 
-  constructor(readonly span: number) {}
+  readonly span: number;
+
+  constructor(span: number) {
+    this.span = span;
+  }
 
   /** The key's hits still inside the window at `now`; push `now` onto it to record one more. */
   hits(key: string, now: number): number[] {

@@ -1,4 +1,5 @@
-import type { Kysely, Migration } from "kysely";
+import type { Kysely } from "kysely";
+import type { Migration } from "kysely/migration";
 
 // Idempotent DDL: two processes migrating a fresh SQLite file at once must both succeed.
 // Portable types only (text, bigint, integer, double precision): the same migration runs on SQLite and PostgreSQL.

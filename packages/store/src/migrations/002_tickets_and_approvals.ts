@@ -1,4 +1,5 @@
-import type { Kysely, Migration } from "kysely";
+import type { Kysely } from "kysely";
+import type { Migration } from "kysely/migration";
 
 // Ticket drafts, approvals and sends. Idempotent DDL, portable types, as in 001.
 export const ticketsAndApprovals: Migration = {

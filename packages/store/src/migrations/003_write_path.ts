@@ -1,4 +1,5 @@
-import { type Kysely, type Migration, sql } from "kysely";
+import { type Kysely, sql } from "kysely";
+import type { Migration } from "kysely/migration";
 import { dialectOf } from "./dialect.ts";
 
 // The write path's invariants need three more facts in the store:

@@ -1,4 +1,5 @@
-import { type Kysely, type Migration, sql } from "kysely";
+import { type Kysely, sql } from "kysely";
+import type { Migration } from "kysely/migration";
 import { dialectOf } from "./dialect.ts";
 
 // An audit event's sequence number is a whole number from 1 up: the chain walk starts at 1, so a row

@@ -1,4 +1,4 @@
-import type { Migration, MigrationProvider } from "kysely";
+import type { Migration, MigrationProvider } from "kysely/migration";
 import { auditAndKillSwitches } from "./001_audit_and_kill_switches.ts";
 import { ticketsAndApprovals } from "./002_tickets_and_approvals.ts";
 import { writePath } from "./003_write_path.ts";
