@@ -20,6 +20,7 @@ export {
 } from "./define-tool.ts";
 export { createGovernance, type Governance } from "./governance-context.ts";
 export { protectedResourceMetadataUrl } from "./http-transport.ts";
+export { identifier } from "./identifier.ts";
 export { serveFromCommandLine } from "./main.ts";
 export { listTools, type ToolListing } from "./mcp-server.ts";
 export { ToolError } from "./pipeline.ts";

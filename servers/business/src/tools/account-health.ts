@@ -1,4 +1,4 @@
-import { defineTool } from "@gatehouse/kit";
+import { defineTool, identifier } from "@gatehouse/kit";
 import { z } from "zod";
 import { accountHealth } from "../account-health.ts";
 import type { Downstream } from "../downstream.ts";
@@ -10,14 +10,10 @@ export interface BusinessServices {
 }
 
 const input = z.object({
-  account: z
-    .string()
-    .trim()
-    .min(1)
-    .max(253)
-    .describe(
-      "The account: its HubSpot company id (digits, from crm-read) or its web domain, e.g. nordlicht-logistik.de",
-    ),
+  // A company id may arrive as a JSON number (Inspector's CLI, LLM clients).
+  account: identifier(z.string().trim().min(1).max(253), "an account").describe(
+    "The account: its HubSpot company id (digits, from crm-read) or its web domain, e.g. nordlicht-logistik.de",
+  ),
 });
 
 export const accountHealthTool = defineTool({

@@ -1,11 +1,15 @@
-import { defineTool, ToolError, tenantArgument } from "@gatehouse/kit";
+import { defineTool, identifier, ToolError, tenantArgument } from "@gatehouse/kit";
 import { z } from "zod";
 import { summariseDeals } from "../crm.ts";
 import { type CrmServices, dealSummary, hubspotId } from "../schemas.ts";
 
 const input = z.object({
-  company_id: hubspotId("company").optional().describe("Summarise one company's deals"),
-  owner_id: hubspotId("owner").optional().describe("Summarise one deal owner's deals"),
+  company_id: identifier(hubspotId("company"), "a company id")
+    .optional()
+    .describe("Summarise one company's deals"),
+  owner_id: identifier(hubspotId("owner"), "an owner id")
+    .optional()
+    .describe("Summarise one deal owner's deals"),
   tenant: tenantArgument,
 });
 

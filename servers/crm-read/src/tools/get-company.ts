@@ -1,4 +1,4 @@
-import { defineTool } from "@gatehouse/kit";
+import { defineTool, identifier } from "@gatehouse/kit";
 import { z } from "zod";
 import { summariseDeals } from "../crm.ts";
 import {
@@ -13,7 +13,9 @@ import {
 const MAX_CONTACTS = 20;
 
 const input = z.object({
-  company_id: hubspotId("company").describe("HubSpot company id, from search_companies"),
+  company_id: identifier(hubspotId("company"), "a company id").describe(
+    "HubSpot company id, from search_companies",
+  ),
 });
 
 const output = z.object({
