@@ -1,7 +1,7 @@
 import { type ToolContext, ToolError } from "@gatehouse/kit";
 import { findCompany } from "./crm-lookup.ts";
 import type { Downstream, DownstreamResult } from "./downstream.ts";
-import { buildAccountHealth, type CrmCompany, type OrdersPart, type TicketsPart } from "./findings.ts";
+import { buildAccountHealth, type CrmCompany, type OrdersPart } from "./findings.ts";
 import { companyDomains, normalizeDomain, sameAccount } from "./join-keys.ts";
 
 type Ctx = Pick<ToolContext<unknown>, "callerToken" | "trace" | "signal" | "annotate">;
@@ -20,7 +20,7 @@ export async function accountHealth(
   let domain: string;
   if (input.company_id) {
     // The id names one company: CRM first, and a refusal there is a refusal of the whole question.
-    crm = await down.call<CrmCompany>(ctx, "crm-read", "get_company", { company_id: input.company_id });
+    crm = await down.call(ctx, "crm-read", "get_company", { company_id: input.company_id });
     if (!crm.ok && crm.reason === "refused") throw new ToolError(`refused by ${crm.message}`);
     if (!crm.ok && crm.reason === "not_found")
       throw new ToolError(`company ${input.company_id} does not exist`);
@@ -44,8 +44,7 @@ export async function accountHealth(
   // Orders: the customer whose domain is one of the account's. Searched by the asked-for domain first, in
   // parallel with the CRM; only if that misses are the CRM's other domains tried (a second domain).
   const ordersBranch = async (): Promise<DownstreamResult<OrdersPart>> => {
-    type Customers = { customers: Array<{ customer_id: string; tenant: string; domain: string }> };
-    let found = await down.call<Customers>(ctx, "order-lookup", "search_customers", {
+    let found = await down.call(ctx, "order-lookup", "search_customers", {
       query: domain,
       limit: 10,
     });
@@ -54,7 +53,7 @@ export async function accountHealth(
     if (!customer) {
       const all = (await crmPromise).domains;
       for (const other of all.filter((d) => d !== domain)) {
-        found = await down.call<Customers>(ctx, "order-lookup", "search_customers", {
+        found = await down.call(ctx, "order-lookup", "search_customers", {
           query: other,
           limit: 10,
         });
@@ -65,11 +64,11 @@ export async function accountHealth(
     }
     if (!customer) return { ok: true, value: { customer: null, orders: [], unpaid: [] } };
     const [orders, unpaid] = await Promise.all([
-      down.call<{ orders: OrdersPart["orders"] }>(ctx, "order-lookup", "list_customer_orders", {
+      down.call(ctx, "order-lookup", "list_customer_orders", {
         customer_id: customer.customer_id,
         limit: 50,
       }),
-      down.call<{ invoices: OrdersPart["unpaid"] }>(ctx, "order-lookup", "list_unpaid_invoices", {
+      down.call(ctx, "order-lookup", "list_unpaid_invoices", {
         customer_id: customer.customer_id,
         limit: 50,
       }),
@@ -79,7 +78,7 @@ export async function accountHealth(
     return { ok: true, value: { customer, orders: orders.value.orders, unpaid: unpaid.value.invoices } };
   };
   const ticketsBranch = () =>
-    down.call<TicketsPart>(ctx, "ticket-draft", "list_ticket_drafts", { status: "draft", limit: 50 });
+    down.call(ctx, "ticket-draft", "list_ticket_drafts", { status: "draft", limit: 50 });
 
   const started = Date.now();
   const [crmOutcome, ordersResult, ticketsResult] = await Promise.all([

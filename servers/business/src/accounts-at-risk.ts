@@ -1,11 +1,5 @@
 import { type ToolContext, ToolError } from "@gatehouse/kit";
-import {
-  type AccountsAtRiskFinding,
-  buildAccountsAtRisk,
-  type DraftsPart,
-  type LateOrdersPart,
-  type OverdueInvoicesPart,
-} from "./at-risk-findings.ts";
+import { type AccountsAtRiskFinding, buildAccountsAtRisk } from "./at-risk-findings.ts";
 import type { Downstream } from "./downstream.ts";
 
 type Ctx = Pick<ToolContext<unknown>, "callerToken" | "trace" | "signal" | "annotate">;
@@ -25,13 +19,13 @@ export async function accountsAtRisk(
 ): Promise<AccountsAtRiskFinding> {
   const started = Date.now();
   const [late, overdue, drafts] = await Promise.all([
-    down.call<LateOrdersPart>(ctx, "order-lookup", "list_late_orders", { tenant: input.tenant, limit: PAGE }),
-    down.call<OverdueInvoicesPart>(ctx, "order-lookup", "list_unpaid_invoices", {
+    down.call(ctx, "order-lookup", "list_late_orders", { tenant: input.tenant, limit: PAGE }),
+    down.call(ctx, "order-lookup", "list_unpaid_invoices", {
       tenant: input.tenant,
       overdue_only: true,
       limit: PAGE,
     }),
-    down.call<DraftsPart>(ctx, "ticket-draft", "list_ticket_drafts", {
+    down.call(ctx, "ticket-draft", "list_ticket_drafts", {
       tenant: input.tenant,
       status: "draft",
       limit: PAGE,

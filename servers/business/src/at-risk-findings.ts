@@ -13,24 +13,16 @@ import {
   sourceStatus,
   status,
 } from "./findings.ts";
+import type {
+  LateOrdersPart,
+  DraftsPart as ListedDrafts,
+  OverdueInvoicesPart,
+} from "./producer-contracts.ts";
 
-/** What order-lookup and ticket-draft return, as far as this finding reads it. */
-export interface LateOrdersPart {
-  orders: Array<{ order_id: string; customer_id: string; tenant: string; days_late: number }>;
-  next_cursor: string | null;
-}
-export interface OverdueInvoicesPart {
-  invoices: Array<{
-    customer_id: string;
-    tenant: string;
-    outstanding_cents: number;
-    days_overdue: number;
-    currency: string;
-  }>;
-  next_cursor: string | null;
-}
+export type { LateOrdersPart, OverdueInvoicesPart } from "./producer-contracts.ts";
+/** The drafts this finding counts, as far as it reads them. */
 export interface DraftsPart {
-  drafts: Array<{ customer_id: string | null; status: string }>;
+  drafts: Array<Pick<ListedDrafts["drafts"][number], "customer_id" | "status">>;
   next_cursor: string | null;
 }
 

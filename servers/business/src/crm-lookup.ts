@@ -17,16 +17,18 @@ export async function findCompany(
   /** The tenant to search (the caller's when omitted). */
   tenant?: string,
 ): Promise<{ result?: DownstreamResult<CrmCompany>; domains: string[] }> {
-  const found = await down.call<{
-    companies: Array<{ company_id: string; domain: string | null; additional_domains: string[] }>;
-  }>(ctx, "crm-read", "search_companies", { query: domains[0], limit: 10, ...(tenant ? { tenant } : {}) });
+  const found = await down.call(ctx, "crm-read", "search_companies", {
+    query: domains[0],
+    limit: 10,
+    ...(tenant ? { tenant } : {}),
+  });
   if (!found.ok) return { result: found, domains };
   const match = found.value.companies.find((c) =>
     companyDomains(c.domain, c.additional_domains).some((d) => domains.includes(d)),
   );
   if (!match) return { domains };
   return {
-    result: await down.call<CrmCompany>(ctx, "crm-read", "get_company", { company_id: match.company_id }),
+    result: await down.call(ctx, "crm-read", "get_company", { company_id: match.company_id }),
     domains: companyDomains(match.domain, match.additional_domains),
   };
 }

@@ -1,12 +1,15 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
 import { META_CORRELATION_ID, type ToolContext, ToolError } from "@gatehouse/kit";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import type { z } from "zod";
+import {
+  type DownstreamName,
+  type DownstreamTool,
+  PRODUCER_CONTRACTS,
+  type ResultOf,
+} from "./producer-contracts.ts";
 
-/** The trace of the call being made, for the fetch that carries it. */
-const currentTrace = new AsyncLocalStorage<{ traceparent: string; correlationId: string }>();
-
-export type DownstreamName = "order-lookup" | "crm-read" | "ticket-draft";
+export type { DownstreamName } from "./producer-contracts.ts";
 
 export interface DownstreamConfig {
   urls: Record<DownstreamName, string>;
@@ -118,13 +121,19 @@ export class Downstream {
     return body.access_token;
   }
 
-  /** One tool call on one domain server, within the per-call deadline; failures come back as values. */
-  async call<T>(
+  /**
+   * One tool call on one domain server, within the per-call deadline; failures come back as values. The
+   * result is parsed through business's own contract for that tool (producer-contracts.ts): a result of
+   * another shape is an error, never read as if it fitted.
+   */
+  async call<S extends DownstreamName, N extends DownstreamTool<S>>(
     ctx: Ctx,
-    server: DownstreamName,
-    tool: string,
+    server: S,
+    tool: N,
     args: Record<string, unknown>,
-  ): Promise<DownstreamResult<T>> {
+  ): Promise<DownstreamResult<ResultOf<S, N>>> {
+    type T = ResultOf<S, N>;
+    const contract = PRODUCER_CONTRACTS[server][tool] as z.ZodType<T>;
     if (!ctx.callerToken) throw new ToolError("the business server needs the caller's token to act for them");
     const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(this.config.timeoutMs)]);
     const url = this.config.urls[server];
@@ -150,15 +159,13 @@ export class Downstream {
         };
       }
       try {
-        const result = await currentTrace.run(ctx.trace, () =>
-          client.callTool(
-            {
-              name: tool,
-              arguments: args,
-              _meta: { [META_CORRELATION_ID]: ctx.trace.correlationId, traceparent: ctx.trace.traceparent },
-            },
-            { signal, timeout: this.config.timeoutMs },
-          ),
+        const result = await client.callTool(
+          {
+            name: tool,
+            arguments: args,
+            _meta: { [META_CORRELATION_ID]: ctx.trace.correlationId, traceparent: ctx.trace.traceparent },
+          },
+          { signal, timeout: this.config.timeoutMs },
         );
         if (result.isError) {
           const text =
@@ -171,7 +178,16 @@ export class Downstream {
               : "error";
           return { ok: false, reason, message: `${server}: ${text}` };
         }
-        return { ok: true, value: result.structuredContent as T };
+        const parsed = contract.safeParse(result.structuredContent);
+        if (!parsed.success) {
+          const at = parsed.error.issues[0]?.path.join(".") || "(root)";
+          return {
+            ok: false,
+            reason: "error",
+            message: `${server}: ${tool} answered in a shape business does not read (at ${at})`,
+          };
+        }
+        return { ok: true, value: parsed.data };
       } catch (err) {
         // A broken connection is not reused.
         this.forget(url, token);

@@ -1,13 +1,7 @@
 import { type ToolContext, ToolError } from "@gatehouse/kit";
 import { findCompany } from "./crm-lookup.ts";
 import type { Downstream } from "./downstream.ts";
-import {
-  buildEscalationBrief,
-  type DraftsPart,
-  type EscalationBrief,
-  type OrderPart,
-  type RelatedTicketsPart,
-} from "./escalation-findings.ts";
+import { buildEscalationBrief, type EscalationBrief } from "./escalation-findings.ts";
 import { normalizeDomain } from "./join-keys.ts";
 
 type Ctx = Pick<ToolContext<unknown>, "callerToken" | "trace" | "signal" | "annotate">;
@@ -23,7 +17,7 @@ export async function escalationBrief(
   orderId: string,
   now = Date.now(),
 ): Promise<EscalationBrief> {
-  const got = await down.call<OrderPart>(ctx, "order-lookup", "get_order", { order_id: orderId });
+  const got = await down.call(ctx, "order-lookup", "get_order", { order_id: orderId });
   if (!got.ok) {
     if (got.reason === "refused") throw new ToolError(`refused by ${got.message}`);
     if (got.reason === "not_found") throw new ToolError(`order ${orderId} does not exist`);
@@ -36,12 +30,12 @@ export async function escalationBrief(
   const tenant = order.tenant;
   const [crm, related, drafts] = await Promise.all([
     domain ? findCompany(down, ctx, [domain], tenant).then((c) => c.result) : Promise.resolve(undefined),
-    down.call<RelatedTicketsPart>(ctx, "ticket-draft", "search_tickets", {
+    down.call(ctx, "ticket-draft", "search_tickets", {
       text: orderId,
       tenant,
       limit: 10,
     }),
-    down.call<DraftsPart>(ctx, "ticket-draft", "list_ticket_drafts", { status: "draft", tenant, limit: 50 }),
+    down.call(ctx, "ticket-draft", "list_ticket_drafts", { status: "draft", tenant, limit: 50 }),
   ]);
   ctx.annotate("fanout", { ms: Date.now() - started, crm: crm?.ok ?? null, tickets: related.ok });
   return buildEscalationBrief({ order, crm, related, drafts, now });

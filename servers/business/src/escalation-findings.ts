@@ -11,26 +11,12 @@ import {
   sourceStatus,
   status,
 } from "./findings.ts";
+import type { DraftsPart as ListedDrafts, OrderPart, RelatedTicketsPart } from "./producer-contracts.ts";
 
-/** What get_order returns, as far as the brief reads it. */
-export interface OrderPart {
-  order: {
-    order_id: string;
-    tenant: string;
-    status: string;
-    promised_at: string;
-    late: boolean;
-    total: { currency: string };
-    customer: { customer_id: string; domain: string };
-    shipments: Array<{ status: string; shipped_at: string | null; delivered_at: string | null }>;
-    invoice: { status: string; outstanding_cents: number; due_at: string; overdue: boolean } | null;
-  };
-}
-export interface RelatedTicketsPart {
-  tickets: Array<{ key: string; tenant: string; status: string | null }>;
-}
+export type { OrderPart, RelatedTicketsPart } from "./producer-contracts.ts";
+/** The drafts the brief matches to the order, as far as it reads them. */
 export interface DraftsPart {
-  drafts: Array<{ customer_id: string | null; tenant: string; status: string }>;
+  drafts: Array<Pick<ListedDrafts["drafts"][number], "customer_id" | "tenant" | "status">>;
 }
 
 const ORDER_STATUS = ["open", "shipped", "delivered", "cancelled", "other"] as const;

@@ -1,26 +1,21 @@
 import { z } from "zod";
 import type { DownstreamResult, Unavailable } from "./downstream.ts";
 import { sameAccount } from "./join-keys.ts";
+import type { CrmCompany, DraftsPart, OverdueInvoicesPart, ResultOf } from "./producer-contracts.ts";
 
-/** What the domain servers return, as far as a finding reads it. */
-export interface CrmCompany {
-  company: {
-    company_id: string;
-    tenant: string;
-    domain: string | null;
-    additional_domains: string[];
-    lifecycle_stage: string | null;
-    owner_id: string | null;
-  };
-  deals: { open: { count: number; amount: number } };
-}
+export type { CrmCompany } from "./producer-contracts.ts";
+
+/** The account's orders, joined by business from three order-lookup results (each parsed by its contract). */
 export interface OrdersPart {
-  customer: { customer_id: string; tenant: string; domain: string } | null;
-  orders: Array<{ status: string; late: boolean; total: { amount_cents: number; currency: string } }>;
-  unpaid: Array<{ outstanding_cents: number; days_overdue: number; currency: string }>;
+  customer: ResultOf<"order-lookup", "search_customers">["customers"][number] | null;
+  orders: ResultOf<"order-lookup", "list_customer_orders">["orders"];
+  unpaid: Array<
+    Pick<OverdueInvoicesPart["invoices"][number], "outstanding_cents" | "days_overdue" | "currency">
+  >;
 }
+/** The drafts a finding counts: what list_ticket_drafts returns, as far as it reads it. */
 export interface TicketsPart {
-  drafts: Array<{ customer_id: string | null; status: string }>;
+  drafts: Array<Pick<DraftsPart["drafts"][number], "customer_id" | "status">>;
 }
 
 export const status = z.enum(["ok", "not_found", "unavailable"]);
