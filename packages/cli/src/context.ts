@@ -1,6 +1,8 @@
 import { AuditLog, KillSwitches } from "@gatehouse/governance";
+import { loadIdentities } from "@gatehouse/sandbox";
 import { defaultDataDir, migrateToLatest, openStore, type Store } from "@gatehouse/store";
 import { sandboxPort } from "./ports.ts";
+import { UsageError } from "./usage-error.ts";
 
 /** What every command shares: where local state lives and which store to use. */
 export interface CliContext {
@@ -9,9 +11,13 @@ export interface CliContext {
   issuer: string;
 }
 
+export function dataDirOf(env: NodeJS.ProcessEnv = process.env): string {
+  return env.GATEHOUSE_DATA_DIR || defaultDataDir();
+}
+
 export function cliContext(env: NodeJS.ProcessEnv = process.env): CliContext {
   return {
-    dataDir: env.GATEHOUSE_DATA_DIR || defaultDataDir(),
+    dataDir: dataDirOf(env),
     databaseUrl: env.DATABASE_URL || undefined,
     issuer: (env.GATEHOUSE_ISSUER || `http://127.0.0.1:${sandboxPort("issuer", env)}`).replace(/\/$/, ""),
   };
@@ -36,4 +42,15 @@ export function out(line = ""): void {
 
 export function err(line: string): void {
   process.stderr.write(`${line}\n`);
+}
+
+/**
+ * A person in the sandbox's identities (or in `file`: GATEHOUSE_PROFILES_FILE for --profile), or a usage
+ * error naming the ones there are.
+ */
+export function requireSeededUser(id: string, flag = "--user", file?: string): string {
+  const users = Object.keys(loadIdentities(file).users);
+  if (!users.includes(id))
+    throw new UsageError(`unknown user "${id}" (${flag}); the people there are: ${users.join(", ")}`);
+  return id;
 }

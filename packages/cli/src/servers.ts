@@ -4,6 +4,9 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ServerDefinition } from "@gatehouse/kit";
 import { portOffset, SANDBOX_PORTS } from "./ports.ts";
 import { exchangeClientSecret, type SandboxSystems } from "./sandbox-systems.ts";
+import { UsageError } from "./usage-error.ts";
+
+export { UsageError };
 
 /** The repository this CLI belongs to. */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
@@ -17,8 +20,6 @@ export type SystemName = (typeof SYSTEMS)[number];
 
 /** Ports the sandbox itself takes (issuer, HubSpot and Jira stand-ins): never a server's. */
 export const RESERVED_PORTS: number[] = Object.values(SANDBOX_PORTS);
-
-export class UsageError extends Error {}
 
 export interface ServerEntry {
   /** The server's name: its folder under servers/, and the `name` of its definition. */

@@ -64,6 +64,7 @@ const env = z.object({
   GATEHOUSE_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   GATEHOUSE_AUTH_REFUSAL_INTERVAL_MS: z.coerce.number().int().positive().default(60_000),
   GATEHOUSE_TOKEN: z.string().optional(),
+  GATEHOUSE_TOKEN_RENEWAL: z.string().optional(),
   GATEHOUSE_PROFILE: z.string().optional(),
   GATEHOUSE_PROFILES_FILE: z.string().optional(),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
@@ -91,6 +92,8 @@ export interface KitConfig {
   /** Refused HTTP requests past the first few per source and interval are counted into one audit event per interval. */
   authRefusalIntervalMs: number;
   token?: string;
+  /** How the person gets a new stdio token: added to every refusal of GATEHOUSE_TOKEN (e.g. when it expires). */
+  tokenRenewal?: string;
   profile?: string;
   profilesFile: string;
   logLevel: string;
@@ -132,6 +135,7 @@ export function loadKitConfig(defaultPort: number, source: NodeJS.ProcessEnv = p
     requestTimeoutMs: e.GATEHOUSE_REQUEST_TIMEOUT_MS,
     authRefusalIntervalMs: e.GATEHOUSE_AUTH_REFUSAL_INTERVAL_MS,
     token: e.GATEHOUSE_TOKEN,
+    tokenRenewal: e.GATEHOUSE_TOKEN_RENEWAL,
     profile: e.GATEHOUSE_PROFILE,
     profilesFile: e.GATEHOUSE_PROFILES_FILE ?? defaultProfilesFile(),
     logLevel: e.LOG_LEVEL,

@@ -18,7 +18,13 @@ export function stdioIdentity(config: KitConfig, verifier: () => TokenVerifier):
   if (config.token) {
     const token = config.token;
     const v = verifier();
-    return () => v.verify(token);
+    const renewal = config.tokenRenewal;
+    if (!renewal) return () => v.verify(token);
+    // The session outlives the token (it is fixed at start): the refusal says how to get a new one.
+    return () =>
+      v.verify(token).catch((err: unknown) => {
+        throw err instanceof AuthError ? new AuthError(err.code, `${err.description}; ${renewal}`) : err;
+      });
   }
   if (config.profile) {
     if (config.env !== "local") {

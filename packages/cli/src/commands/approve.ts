@@ -1,5 +1,5 @@
 import { loadOrCreateIssuerKeys, mintToken } from "@gatehouse/sandbox";
-import { type CliContext, err, out } from "../context.ts";
+import { type CliContext, err, out, requireSeededUser } from "../context.ts";
 import { defaultResourceUrl, findServer, UsageError } from "../servers.ts";
 
 interface Preview {
@@ -36,6 +36,7 @@ export async function approveCommand(
   if (!token) {
     if (!opts.user)
       throw new UsageError(`${decision} needs --user <approver> (e.g. carol), or GATEHOUSE_TOKEN`);
+    requireSeededUser(opts.user);
     token = await mintToken(await loadOrCreateIssuerKeys(ctx.dataDir), {
       issuer: ctx.issuer,
       user: opts.user,

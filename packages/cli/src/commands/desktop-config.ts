@@ -11,9 +11,7 @@ import {
 } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, posix, resolve, win32 } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { loadIdentities } from "@gatehouse/sandbox";
-import { type CliContext, err, out } from "../context.ts";
+import { type CliContext, err, out, requireSeededUser } from "../context.ts";
 import { portOffset } from "../ports.ts";
 import { REPO_ROOT, type ServerEntry, servers, UsageError } from "../servers.ts";
 
@@ -115,10 +113,7 @@ export async function desktopConfigCommand(
   ctx: CliContext,
   opts: { user?: string; write?: boolean; file?: string },
 ): Promise<number> {
-  const user = opts.user ?? "alice";
-  const users = loadIdentities().users;
-  if (!users[user])
-    throw new UsageError(`unknown user "${user}"; seeded users are ${Object.keys(users).join(", ")}`);
+  const user = requireSeededUser(opts.user ?? "alice");
   const list = servers();
   if (list.length === 0)
     throw new UsageError('no servers found (no servers/*/package.json has a "gatehouse" block)');

@@ -10,6 +10,15 @@ export async function killSwitchCommand(
   tool: string | undefined,
   opts: { reason?: string },
 ): Promise<number> {
+  const usage = "usage: gatehouse killswitch on|off <tool or server/tool> [--reason text] | killswitch list";
+  if (
+    action === "list"
+      ? tool !== undefined || opts.reason !== undefined
+      : (action !== "on" && action !== "off") || !tool
+  )
+    throw new UsageError(usage);
+  if (action !== "list" && !/^([a-z][a-z0-9-]*\/)?[A-Za-z0-9_.-]{1,64}$/.test(tool!))
+    throw new UsageError(`"${tool}" is not a tool name (use get_order or order-lookup/get_order)`);
   return withStore(ctx, async ({ killSwitches, audit }) => {
     if (action === "list") {
       const rows = await killSwitches.list();
@@ -20,14 +29,8 @@ export async function killSwitchCommand(
         );
       return 0;
     }
-    if ((action !== "on" && action !== "off") || !tool)
-      throw new UsageError(
-        "usage: gatehouse killswitch on|off <tool or server/tool> [--reason text] | killswitch list",
-      );
-    if (!/^([a-z][a-z0-9-]*\/)?[A-Za-z0-9_.-]{1,64}$/.test(tool))
-      throw new UsageError(`"${tool}" is not a tool name (use get_order or order-lookup/get_order)`);
     const operator = userInfo().username;
-    await killSwitches.set(tool, action === "on", operator, opts.reason);
+    await killSwitches.set(tool!, action === "on", operator, opts.reason);
     // An operator stopping or resuming a tool is part of the record, like any call it affects.
     const trace = newTraceContext({});
     await audit.append({

@@ -3,7 +3,7 @@ import { type ServerDefinition, type SpawnedServer, serverScopes, spawnHttpServe
 import { startIssuer } from "@gatehouse/sandbox";
 import { describeUrl } from "@gatehouse/store";
 import { type CliContext, err, out, withStore } from "../context.ts";
-import { sandboxPort } from "../ports.ts";
+import { portOffset, recordRunningSandbox, sandboxPort } from "../ports.ts";
 import { exchangeClientSecret, startSandboxSystems } from "../sandbox-systems.ts";
 import { defaultResourceUrl, type SystemName, serverPort, servers } from "../servers.ts";
 
@@ -101,7 +101,9 @@ export async function startCommand(ctx: CliContext): Promise<number> {
   }
 
   const running: Array<{ name: string; server: SpawnedServer }> = [];
+  let forget: () => void = () => undefined;
   const stopAll = async () => {
+    forget();
     await Promise.all(running.map((r) => r.server.stop()));
     await issuer.close();
     await systems.close();
@@ -128,6 +130,8 @@ export async function startCommand(ctx: CliContext): Promise<number> {
     }
   }
 
+  // Other shells' commands (and stdio servers launched by MCP clients) find these ports through it.
+  forget = recordRunningSandbox(ctx.dataDir, portOffset());
   out("");
   out("Gatehouse is running (Ctrl-C stops it):");
   out("");
