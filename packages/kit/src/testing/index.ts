@@ -1,8 +1,19 @@
 export { announceServing, type SpawnedServer, spawnHttpServer } from "../spawn-server.ts";
 export { connectHttp, connectStdio, type Era } from "./clients.ts";
+export {
+  type BearerProxy,
+  CONFORMANCE_REQUIREMENTS,
+  type ConformanceRun,
+  compareWithBaseline,
+  describeChecks,
+  expectedFailuresFile,
+  readExpectedFailures,
+  runConformance,
+  startBearerProxy,
+} from "./conformance.ts";
 export { createTestEnvironment, standInEnv, TEST_ORDERS_DB, type TestEnvironment } from "./environment.ts";
 export {
-  CONFORMANCE_SCENARIOS,
+  CONFORMANCE_MUST_PASS,
   describeGovernedServer,
   type GovernedServerSuiteOptions,
 } from "./server-suite.ts";

@@ -1,8 +1,4 @@
-import { execFile } from "node:child_process";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { dirname, join, relative } from "node:path";
 import {
   defaultScopes,
   loadIdentities,
@@ -20,6 +16,18 @@ import { listTools, type ToolListing } from "../mcp-server.ts";
 import type { SpawnedServer } from "../spawn-server.ts";
 import { spawnHttpServer } from "../spawn-server.ts";
 import { connectHttp } from "./clients.ts";
+import {
+  type BearerProxy,
+  CONFORMANCE_REQUIREMENTS,
+  type ConformanceRun,
+  compareWithBaseline,
+  describeChecks,
+  EXPECTED_FAILURES_DIR,
+  expectedFailuresFile,
+  readExpectedFailures,
+  runConformance,
+  startBearerProxy,
+} from "./conformance.ts";
 import { createTestEnvironment, standInEnv, type TestEnvironment } from "./environment.ts";
 
 export interface GovernedServerSuiteOptions {
@@ -41,24 +49,14 @@ export interface GovernedServerSuiteOptions {
   successfulCallsCoveredBy?: string;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-const execFileAsync = promisify(execFile);
-
-/** The MCP conformance CLI, resolved from the kit so any package's tests can run it. */
-const CONFORMANCE_CLI = join(
-  dirname(createRequire(import.meta.url).resolve("@modelcontextprotocol/conformance/package.json")),
-  "dist",
-  "index.js",
-);
-/** Preload that adds GATEHOUSE_CONFORMANCE_TOKEN as a bearer header to every request the CLI sends. */
-const BEARER_PRELOAD = join(here, "bearer-fetch.mjs");
-
 /**
- * The conformance scenarios that apply to a tools-only server behind authentication. The others need
- * the conformance suite's own test tools, resources, prompts or sessions; dns-rebinding-protection
- * sends no credentials, so the e2e auth suite covers Host and Origin checks instead.
+ * Conformance scenarios every server must pass outright under each requirement set: the protocol core a
+ * tools-only server cannot excuse. The expected-failures files may never list them.
  */
-export const CONFORMANCE_SCENARIOS = ["server-initialize", "ping", "tools-list"] as const;
+export const CONFORMANCE_MUST_PASS: Record<string, readonly string[]> = {
+  "2025-11-25": ["server-initialize", "ping", "tools-list", "dns-rebinding-protection"],
+  "2026-07-28": ["tools-list", "dns-rebinding-protection", "http-header-validation"],
+};
 
 /** Generous limits: this suite is not about rate limiting and must never trip it. */
 const RELAXED_LIMITS = {
@@ -89,12 +87,6 @@ type JsonSchema = {
   minLength?: number;
   default?: unknown;
 };
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /**
  * The one-line test suite every governed server runs: tool-name and scope rules, annotations derived
@@ -326,51 +318,82 @@ export function describeGovernedServer<S extends Services>(
         );
     });
 
-    describe("MCP conformance", () => {
-      it.each(CONFORMANCE_SCENARIOS)("passes the %s scenario", async (scenario) => {
-        const token = await env.mint(user, { audience: server.url });
-        const r = await conformance(server.url, scenario, token);
-        expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
-        expect(r.stdout).toMatch(/SUCCESS|passed/i);
-        expect(r.stdout).not.toMatch(/FAILURE/);
+    // The conformance CLI cannot send a bearer token, so it talks to a loopback proxy that adds one; the
+    // server itself is unchanged and still refuses the CLI's requests without it (checked last).
+    describe("MCP conformance (every scenario of each requirement set, against the expected failures)", () => {
+      let proxy: BearerProxy;
+      const runs = new Map<string, ConformanceRun>();
+
+      beforeAll(async () => {
+        proxy = await startBearerProxy({
+          target: server.url,
+          token: await env.mint(user, { audience: server.url }),
+        });
+        // One after the other: the scenarios of one run already go out in parallel.
+        for (const requirements of CONFORMANCE_REQUIREMENTS)
+          runs.set(
+            requirements,
+            await runConformance({
+              url: proxy.url,
+              requirements,
+              expectedFailures: expectedFailuresFile(requirements),
+            }),
+          );
+      }, 600_000);
+
+      afterAll(async () => {
+        await proxy?.close();
       });
 
-      it("fails those scenarios without a token, so the passes above mean something", async () => {
-        const r = await conformance(server.url, "tools-list");
-        expect(r.code, `${r.stdout}\n${r.stderr}`).not.toBe(0);
+      it.each(CONFORMANCE_REQUIREMENTS)(
+        "%s: fails exactly what its expected-failures file lists, and nothing else",
+        (requirements) => {
+          const file = expectedFailuresFile(requirements);
+          const where = relative(join(EXPECTED_FAILURES_DIR, "..", ".."), file);
+          const run = runs.get(requirements)!;
+          const output = `${run.stdout.slice(-4000)}\n${run.stderr.slice(-2000)}`;
+          expect(Object.keys(run.scenarios).length, `the CLI ran no scenario:\n${output}`).toBeGreaterThan(0);
+          const verdict = compareWithBaseline(run.scenarios, readExpectedFailures(file));
+          const problems = [
+            verdict.unexpected.length &&
+              `unexpected failures (fix the server, or list them in ${where} with why):\n${describeChecks(run.scenarios, verdict.unexpected)}`,
+            verdict.stale.length &&
+              `now passing, so remove them from ${where}:\n  ${verdict.stale.join("\n  ")}`,
+            verdict.notRun.length &&
+              `listed in ${where} but not run under ${requirements}:\n  ${verdict.notRun.join("\n  ")}`,
+          ].filter(Boolean);
+          expect(problems.join("\n"), problems.join("\n")).toBe("");
+          // The CLI's own verdict on the same file (scored scenarios only) must agree.
+          expect(run.code, output).toBe(0);
+        },
+      );
+
+      it.each(CONFORMANCE_REQUIREMENTS)("%s: passes the protocol core outright", (requirements) => {
+        const run = runs.get(requirements)!;
+        const listed = readExpectedFailures(expectedFailuresFile(requirements)).map((e) => e.scenario);
+        for (const scenario of CONFORMANCE_MUST_PASS[requirements]!) {
+          expect(listed, `${scenario} may not be an expected failure`).not.toContain(scenario);
+          const checks = run.scenarios[scenario];
+          expect(checks, `${scenario} did not run`).toBeDefined();
+          expect(checks!.length, `${scenario} ran no check`).toBeGreaterThan(0);
+          const bad = checks!.filter((c) => c.status === "FAILURE" || c.status === "WARNING");
+          expect(bad, `${scenario}: ${JSON.stringify(bad)}`).toEqual([]);
+        }
+      });
+
+      it("fails without the proxy's token, so the passes above mean something", async () => {
+        const direct = await runConformance({ url: server.url, requirements: "2025-11-25" });
+        expect(direct.code).not.toBe(0);
+        for (const scenario of CONFORMANCE_MUST_PASS["2025-11-25"]!.filter(
+          (s) => s !== "dns-rebinding-protection",
+        ))
+          expect(
+            direct.scenarios[scenario]?.some((c) => c.status === "FAILURE"),
+            `${scenario} passed without a token`,
+          ).toBe(true);
       });
     });
   });
-}
-
-/**
- * Runs one conformance scenario against `url`. Asynchronously, never spawnSync: the sandbox issuer
- * that serves the server's JWKS lives in this test process, which must stay free to answer it.
- */
-async function conformance(url: string, scenario: string, token?: string): Promise<CliRun> {
-  const args = [
-    ...(token ? ["--import", BEARER_PRELOAD] : []),
-    CONFORMANCE_CLI,
-    "server",
-    "--url",
-    url,
-    "--scenario",
-    scenario,
-  ];
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.GATEHOUSE_CONFORMANCE_TOKEN;
-  if (token) env.GATEHOUSE_CONFORMANCE_TOKEN = token;
-  try {
-    const r = await execFileAsync(process.execPath, args, { env, timeout: 60_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const f = e as { code?: number | string; stdout?: string; stderr?: string; message?: string };
-    return {
-      code: typeof f.code === "number" ? f.code : 1,
-      stdout: f.stdout ?? "",
-      stderr: f.stderr ?? f.message ?? "",
-    };
-  }
 }
 
 function inputSchemaOf(def: ServerDefinition, name: string): JsonSchema {
