@@ -15,13 +15,30 @@ export function hashRecord(record: Omit<AuditRecord, "hash">): string {
 
 const UNIQUE_VIOLATION = /UNIQUE constraint failed|duplicate key value|SQLITE_CONSTRAINT/;
 
+/** Most events one append statement writes (bounded so the SQL text, and its cached statement, stay few). */
+const MAX_GROUP = 32;
+
+type Row = Omit<AuditRecord, "seq" | "prev_hash" | "hash">;
+
+interface Pending {
+  row: Row;
+  resolve(record: AuditRecord): void;
+  reject(err: unknown): void;
+}
+
 /**
  * Append-only, hash-chained audit log. Appends are serialised within a process; between processes
  * (several servers on one SQLite file, or replicas on PostgreSQL) the unique sequence number makes a
  * racing append fail and retry on the new head, so the chain never forks.
+ *
+ * Group commit: while one write is in flight, the events appended meanwhile queue up and go together in
+ * the next write, one multi-row INSERT (atomic on its own), chained in arrival order. Each caller's promise
+ * settles only once the write holding its event has committed, so "recorded before anything runs" holds
+ * per call; a lone caller is written at once, never held back to wait for company.
  */
 export class AuditLog {
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly queue: Pending[] = [];
+  private writing = false;
   /** The chain head this process last saw; re-read from the store only when another writer moved it. */
   private head: { seq: number; hash: string } | undefined;
 
@@ -32,21 +49,63 @@ export class AuditLog {
   }
 
   append(event: AuditEventInput): Promise<AuditRecord> {
-    const next = this.tail.then(() => this.appendNow(event));
-    this.tail = next.catch(() => undefined);
-    return next;
+    let row: Row;
+    try {
+      row = toRow(event);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise<AuditRecord>((resolve, reject) => {
+      this.queue.push({ row, resolve, reject });
+      if (!this.writing) void this.drain();
+    });
   }
 
-  private async appendNow(event: AuditEventInput): Promise<AuditRecord> {
-    const base = toRow(event);
+  /** Writes queued events, a group at a time, until none are left. */
+  private async drain(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.queue.length > 0) {
+        const group = this.queue.splice(0, MAX_GROUP);
+        try {
+          const records = await this.write(group.map((p) => p.row));
+          for (const [i, p] of group.entries()) p.resolve(records[i]!);
+        } catch (err) {
+          if (group.length === 1) {
+            group[0]!.reject(err);
+            continue;
+          }
+          // One event's failure must not fail the others that happened to share its write: each alone.
+          for (const p of group) {
+            try {
+              p.resolve((await this.write([p.row]))[0]!);
+            } catch (e) {
+              p.reject(e);
+            }
+          }
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  /** Chains `rows` onto the head and inserts them in one statement, retrying on a head another process moved. */
+  private async write(rows: Row[]): Promise<AuditRecord[]> {
     for (let attempt = 0; attempt < 200; attempt++) {
       const head = this.head ?? (await this.readHead());
-      const withoutHash = { ...base, seq: (head?.seq ?? 0) + 1, prev_hash: head?.hash ?? GENESIS_HASH };
-      const record: AuditRecord = { ...withoutHash, hash: hashRecord(withoutHash) };
+      let seq = head?.seq ?? 0;
+      let prev = head?.hash ?? GENESIS_HASH;
+      const records = rows.map((row): AuditRecord => {
+        const withoutHash = { ...row, seq: ++seq, prev_hash: prev };
+        prev = hashRecord(withoutHash);
+        return { ...withoutHash, hash: prev };
+      });
       try {
-        await this.store.db.insertInto("audit_events").values(record).execute();
-        this.head = { seq: record.seq, hash: record.hash };
-        return record;
+        await this.store.db.insertInto("audit_events").values(records).execute();
+        const last = records[records.length - 1]!;
+        this.head = { seq: last.seq, hash: last.hash };
+        return records;
       } catch (err) {
         this.head = undefined;
         if (!UNIQUE_VIOLATION.test(String((err as Error)?.message))) throw err;
@@ -139,7 +198,7 @@ export class AuditLog {
   }
 }
 
-function toRow(e: AuditEventInput): Omit<AuditRecord, "seq" | "prev_hash" | "hash"> {
+function toRow(e: AuditEventInput): Row {
   const id = e.identity;
   return {
     id: randomUUID(),

@@ -1,16 +1,30 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
-import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
+import type * as CedarWasm from "@cedar-policy/cedar-wasm/nodejs";
 import { canonicalJson } from "./canonical-json.ts";
-
-// Node 20's V8 (11.3) can crash ("unreachable code" in the deoptimizer) when it inlines hot JS→Wasm
-// calls such as Cedar's evaluator; the crash needs thousands of calls under load. Turning the inlining
-// off avoids it; decisions are cached below, so the cost is small. Harmless on newer Node versions.
-setFlagsFromString("--no-turbo-inline-js-wasm-calls");
-
 import type { Identity } from "./identity.ts";
+
+let cedarModule: typeof CedarWasm | undefined;
+
+/**
+ * Cedar's 4 MB Wasm module, compiled on first use (a policy load), so processes that never decide (CLI
+ * commands, audit verify) do not pay for it. The flags must be set before the module compiles:
+ * - Node 20's V8 (11.3) can crash ("unreachable code" in the deoptimizer) when it inlines hot JS→Wasm
+ *   calls such as Cedar's evaluator; turning the inlining off avoids it (decisions are cached below).
+ * - Baseline (Liftoff) code only: tiering the module up to TurboFan roughly doubled the policy load at
+ *   start-up (bench: stdio cold start) while evaluation speed stayed the same, and decisions are cached.
+ */
+function cedarWasm(): typeof CedarWasm {
+  if (!cedarModule) {
+    setFlagsFromString("--no-turbo-inline-js-wasm-calls");
+    setFlagsFromString("--liftoff-only");
+    cedarModule = createRequire(import.meta.url)("@cedar-policy/cedar-wasm/nodejs") as typeof CedarWasm;
+  }
+  return cedarModule;
+}
 
 /** The shared schema and base policies every server loads before its own. */
 export const BASE_POLICY_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "policy");
@@ -72,32 +86,31 @@ export class PolicyEngine {
   private constructor(policies: Record<string, string>) {
     this.setId = `gatehouse-${++instances}`;
     this.policyIds = Object.keys(policies).sort();
-    const set = cedar.preparsePolicySet(this.setId, { staticPolicies: policies });
+    const set = cedarWasm().preparsePolicySet(this.setId, { staticPolicies: policies });
     if (set.type !== "success") throw new PolicyLoadError(`policies failed to load: ${messages(set.errors)}`);
   }
 
   /** Loads the base schema and policies plus every `*.cedar` file in `dirs`; any problem names the file. */
   static load(dirs: string[]): PolicyEngine {
     const schema = readFileSync(join(BASE_POLICY_DIR, "gatehouse.cedarschema"), "utf8");
-    const policies: Record<string, string> = {};
+    const files: Array<{ path: string; text: string }> = [];
     for (const dir of [BASE_POLICY_DIR, ...dirs]) {
-      let files: string[];
+      let names: string[];
       try {
-        files = readdirSync(dir)
+        names = readdirSync(dir)
           .filter((f) => f.endsWith(".cedar"))
           .sort();
       } catch {
         throw new PolicyLoadError(`policy folder ${dir} cannot be read`);
       }
-      for (const file of files) {
-        const path = join(dir, file);
-        for (const [id, text] of splitPolicyFile(path, readFileSync(path, "utf8"), schema)) {
-          if (policies[id])
-            throw new PolicyLoadError(`${path}: policy id "${id}" is already used by another policy`);
-          policies[id] = text;
-        }
+      for (const name of names) {
+        const path = join(dir, name);
+        files.push({ path, text: readFileSync(path, "utf8") });
       }
     }
+    // Validating each file parses the schema again each time; one validation of the whole set is the
+    // common case. Only when something is wrong is the set loaded file by file, to name the file.
+    const policies = policiesIfValid(files, schema) ?? policiesFileByFile(files, schema);
     if (Object.keys(policies).length === 0)
       throw new PolicyLoadError("no policies found: everything would be denied");
     return new PolicyEngine(policies);
@@ -124,7 +137,7 @@ export class PolicyEngine {
     const resourceEntity = resourceOf(req);
     // Policies were validated strictly against the schema at load, and requests are built here from typed
     // values, so evaluation skips per-request schema checks (they doubled the cost). Errors still deny.
-    const answer = cedar.statefulIsAuthorized({
+    const answer = cedarWasm().statefulIsAuthorized({
       principal,
       action: { type: `${NS}::Action`, id: req.action },
       resource: resourceEntity.uid,
@@ -144,7 +157,7 @@ export class PolicyEngine {
   }
 }
 
-function resourceOf(req: PolicyRequest): cedar.EntityJson {
+function resourceOf(req: PolicyRequest): CedarWasm.EntityJson {
   switch (req.action) {
     case "read_record":
       return {
@@ -176,8 +189,73 @@ function messages(errors: Array<{ message: string; help?: string | null }>): str
   return errors.map((e) => e.message + (e.help ? ` (${e.help})` : "")).join("; ");
 }
 
+/** Every policy by @id when all files parse, their ids are present and unique and the set validates; else undefined. */
+function policiesIfValid(
+  files: Array<{ path: string; text: string }>,
+  schema: string,
+): Record<string, string> | undefined {
+  const policies: Record<string, string> = {};
+  for (const { text } of files) {
+    const parts = policyParts(text);
+    if (!parts) return undefined;
+    for (const [id, policy] of parts) {
+      if (policies[id]) return undefined;
+      policies[id] = policy;
+    }
+  }
+  return validationProblem(policies, schema) === undefined ? policies : undefined;
+}
+
+/** The original, file-by-file load: the first problem throws, naming its file. */
+function policiesFileByFile(
+  files: Array<{ path: string; text: string }>,
+  schema: string,
+): Record<string, string> {
+  const policies: Record<string, string> = {};
+  for (const { path, text } of files) {
+    for (const [id, policy] of splitPolicyFile(path, text, schema)) {
+      if (policies[id])
+        throw new PolicyLoadError(`${path}: policy id "${id}" is already used by another policy`);
+      policies[id] = policy;
+    }
+  }
+  return policies;
+}
+
+/** One file's policies keyed by @id, or undefined when it does not parse or a policy has no @id. */
+function policyParts(text: string): Array<[string, string]> | undefined {
+  const cedar = cedarWasm();
+  const parts = cedar.policySetTextToParts(text);
+  if (parts.type !== "success") return undefined;
+  const out: Array<[string, string]> = [];
+  for (const policy of parts.policies) {
+    const json = cedar.policyToJson(policy);
+    const id = json.type === "success" ? json.json.annotations?.id : undefined;
+    if (!id) return undefined;
+    out.push([id, policy]);
+  }
+  return out;
+}
+
+/** Why `policies` fail strict validation against `schema`, or undefined when they pass. */
+function validationProblem(policies: Record<string, string>, schema: string): string | undefined {
+  const check = cedarWasm().validate({
+    schema,
+    policies: { staticPolicies: policies },
+    validationSettings: { mode: "strict" },
+  });
+  if (check.type !== "success") return messages(check.errors);
+  if (check.validationErrors.length > 0) {
+    return check.validationErrors
+      .map((e) => `${e.policyId}: ${e.error.message}${e.error.help ? ` (${e.error.help})` : ""}`)
+      .join("; ");
+  }
+  return undefined;
+}
+
 /** Splits one file into single policies keyed by their @id, validating the file against the schema. */
 function splitPolicyFile(path: string, text: string, schema: string): Array<[string, string]> {
+  const cedar = cedarWasm();
   const parts = cedar.policySetTextToParts(text);
   if (parts.type !== "success") throw new PolicyLoadError(`${path}: ${messages(parts.errors)}`);
   const out: Array<[string, string]> = [];
@@ -188,16 +266,7 @@ function splitPolicyFile(path: string, text: string, schema: string): Array<[str
       throw new PolicyLoadError(`${path}: every policy needs an @id("…") annotation (${basename(path)})`);
     out.push([id, policy]);
   }
-  const check = cedar.validate({
-    schema,
-    policies: { staticPolicies: Object.fromEntries(out) },
-    validationSettings: { mode: "strict" },
-  });
-  if (check.type !== "success") throw new PolicyLoadError(`${path}: ${messages(check.errors)}`);
-  if (check.validationErrors.length > 0) {
-    throw new PolicyLoadError(
-      `${path}: ${check.validationErrors.map((e) => `${e.policyId}: ${e.error.message}${e.error.help ? ` (${e.error.help})` : ""}`).join("; ")}`,
-    );
-  }
+  const problem = validationProblem(Object.fromEntries(out), schema);
+  if (problem !== undefined) throw new PolicyLoadError(`${path}: ${problem}`);
   return out;
 }

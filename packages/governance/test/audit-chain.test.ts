@@ -216,6 +216,35 @@ describe("audit chain", () => {
     expect(new Set(rows.map((r) => r.prev_hash)).size).toBe(100);
   });
 
+  it("commits concurrent appends in arrival order, each caller holding its own stored event", async () => {
+    const other = openStore({ sqlitePath });
+    extraStores.push(other);
+    const logB = new AuditLog(other);
+    // 40 appends in flight at once on each of two logs sharing the file: grouped writes racing each other.
+    const [a, b] = await Promise.all([
+      Promise.all(Array.from({ length: 40 }, (_, i) => log.append(event(i, { server: "server-a" })))),
+      Promise.all(Array.from({ length: 40 }, (_, i) => logB.append(event(i, { server: "server-b" })))),
+    ]);
+    expect(await verifyAuditChain(log)).toMatchObject({ ok: true, events: 80, headSeq: 80 });
+    const stored = new Map((await log.after(0, 1000)).map((r) => [r.id, r]));
+    for (const rec of [...a, ...b]) expect(stored.get(rec.id)).toEqual(rec);
+    // Within one process, the chain keeps the order the events were appended in.
+    for (const recs of [a, b]) {
+      const seqs = recs.map((r) => r.seq);
+      expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    }
+  });
+
+  it("fails only the event that cannot be stored, not the others written with it", async () => {
+    const good = Array.from({ length: 5 }, (_, i) => log.append(event(i)));
+    // A NOT NULL column left null: the store refuses this row, whatever it is grouped with.
+    const bad = log.append(event(99, { correlationId: null as unknown as string }));
+    const more = Array.from({ length: 5 }, (_, i) => log.append(event(10 + i)));
+    await expect(bad).rejects.toThrow();
+    expect(await Promise.all([...good, ...more])).toHaveLength(10);
+    expect(await verifyAuditChain(log)).toMatchObject({ ok: true, events: 10, headSeq: 10 });
+  });
+
   it("returns one request's events in order by correlation id", async () => {
     await log.append(event(1, { type: "tool.requested", correlationId: "req-1" }));
     await log.append(event(2, { correlationId: "req-2" }));

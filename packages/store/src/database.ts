@@ -1,8 +1,9 @@
 import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
-import pg from "pg";
+import type PgModule from "pg";
 import { withStatementCache } from "./statement-cache.ts";
 import type { GatehouseTables } from "./tables.ts";
 
@@ -16,8 +17,17 @@ export interface Store {
   close(): Promise<void>;
 }
 
-// Audit sequence numbers are int8; they stay far below 2^53, so plain numbers are safe.
-pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
+let pgModule: typeof PgModule | undefined;
+
+/** The PostgreSQL driver, loaded only by a process that uses PostgreSQL (the embedded store never does). */
+function pg(): typeof PgModule {
+  if (!pgModule) {
+    pgModule = createRequire(import.meta.url)("pg") as typeof PgModule;
+    // Audit sequence numbers are int8; they stay far below 2^53, so plain numbers are safe.
+    pgModule.types.setTypeParser(pgModule.types.builtins.INT8, (v) => Number.parseInt(v, 10));
+  }
+  return pgModule;
+}
 
 export function isPostgresUrl(url: string | undefined): url is string {
   return !!url && /^postgres(ql)?:\/\//.test(url);
@@ -46,7 +56,11 @@ export function openStore(opts: { databaseUrl?: string; sqlitePath: string }): S
     );
   }
   if (isPostgresUrl(opts.databaseUrl)) {
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10, connectionTimeoutMillis: 5000 });
+    const pool = new (pg().Pool)({
+      connectionString: opts.databaseUrl,
+      max: 10,
+      connectionTimeoutMillis: 5000,
+    });
     const db = new Kysely<GatehouseTables>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: "postgres", location: describeUrl(opts.databaseUrl), close: () => db.destroy() };
   }
