@@ -3,18 +3,19 @@
  * governance at all (no token check, audit, rate limit, policy or egress filter). Same orders database,
  * same handler function, same SDK serving entry as the governed server.
  *
- *   node --import tsx test/bench/bare-server.ts [http|stdio]
+ *   node test/bench/bare-server.ts [http|stdio]
  *
  * Over HTTP it binds 127.0.0.1 on an ephemeral port and announces its URL the way kit servers do
  * (`announceServing`), so `spawnHttpServer` can start it too.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { announceServing } from "@gatehouse/kit/testing";
 import { toNodeHandler } from "@modelcontextprotocol/node";
 import { createMcpHandler, McpServer } from "@modelcontextprotocol/server";
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import { z } from "zod";
+// The spawn helper alone: the testing index would also load the MCP client, sandbox and test stores.
+import { announceServing } from "../../packages/kit/src/spawn-server.ts";
 import { Orders } from "../../servers/order-lookup/src/orders.ts";
 import { openOrdersDb } from "../../servers/order-lookup/src/orders-db.ts";
 import { getOrder } from "../../servers/order-lookup/src/tools/get-order.ts";

@@ -13,11 +13,19 @@
  * injected latency in each system: parallel fan-out vs the same downstream calls made one after another,
  * and vs the slowest single branch alone (target ≤ 1.3×).
  *
+ * Sections, all by default, or only those named: `pnpm bench [startup] [calls] [sqlite] [business]`
+ * (`--quick` shrinks every section to a smoke run):
+ * - startup (startup.ts): stdio cold start as Claude Desktop launches a server, `gatehouse start` to ready,
+ *   idle RSS per server process, each beside its target and the bare SDK server.
+ * - calls: the get_order comparison described above, sequential (latency) and at two concurrencies.
+ * - sqlite (sqlite-choice.ts): better-sqlite3 vs node:sqlite for the audit write path and point reads.
+ * - business (business.ts).
+ *
  * Knobs: BENCH_CALLS (sequential calls per round, 500), BENCH_CONCURRENCY (8), BENCH_CONCURRENT_CALLS
- * (calls per round in the concurrent phase, 1000), BENCH_ROUNDS (3), BENCH_WARMUP (50), BENCH_STDIO=0 to
+ * (calls per round in each concurrent phase, 1000), BENCH_CONCURRENCY_HIGH (16), BENCH_ROUNDS (3), BENCH_WARMUP (50), BENCH_STDIO=0 to
  * skip the stdio pair. Business section: BENCH_BUSINESS_CALLS (calls per scenario, 30),
  * BENCH_BUSINESS_WARMUP (3), BENCH_BUSINESS_LATENCY_MS (50), BENCH_SKIP_BUSINESS=1 to skip it,
- * BENCH_ONLY_BUSINESS=1 to run only it.
+ * BENCH_ONLY_BUSINESS=1 to run only it. Start-up: BENCH_COLD_RUNS (5), BENCH_PORT_OFFSET (900).
  */
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
@@ -33,20 +41,45 @@ import type { Client } from "@modelcontextprotocol/client";
 import { EMEA_ORDER, ORDER_LOOKUP_ENTRY, RELAXED_LIMITS } from "../support/servers.ts";
 import { benchBusiness } from "./business.ts";
 import { fmt, intFromEnv, median, percentile } from "./common.ts";
+import { benchSqliteChoice } from "./sqlite-choice.ts";
+import { benchStartup, rssMb } from "./startup.ts";
 
 const BARE_ENTRY = join(dirname(fileURLToPath(import.meta.url)), "bare-server.ts");
 
-const CALLS = intFromEnv("BENCH_CALLS", 500);
-const CONCURRENCY = intFromEnv("BENCH_CONCURRENCY", 8);
-const CONCURRENT_CALLS = intFromEnv("BENCH_CONCURRENT_CALLS", 1000);
-const ROUNDS = intFromEnv("BENCH_ROUNDS", 3);
-const WARMUP = intFromEnv("BENCH_WARMUP", 50);
-const WITH_STDIO = process.env.BENCH_STDIO !== "0";
-const BUSINESS_CALLS = intFromEnv("BENCH_BUSINESS_CALLS", 30);
-const BUSINESS_WARMUP = intFromEnv("BENCH_BUSINESS_WARMUP", 3);
-const BUSINESS_LATENCY_MS = intFromEnv("BENCH_BUSINESS_LATENCY_MS", 50);
+const SECTIONS = ["startup", "calls", "sqlite", "business"] as const;
+type Section = (typeof SECTIONS)[number];
+const argv = process.argv.slice(2);
+const QUICK = argv.includes("--quick");
+const named = argv.filter((a) => !a.startsWith("--"));
+for (const a of named) {
+  if (!(SECTIONS as readonly string[]).includes(a)) {
+    process.stderr.write(`bench: unknown section "${a}"; sections: ${SECTIONS.join(", ")} (and --quick)\n`);
+    process.exit(2);
+  }
+}
 const ONLY_BUSINESS = process.env.BENCH_ONLY_BUSINESS === "1";
 const SKIP_BUSINESS = process.env.BENCH_SKIP_BUSINESS === "1";
+const wanted = (s: Section): boolean =>
+  named.length > 0
+    ? named.includes(s)
+    : ONLY_BUSINESS
+      ? s === "business"
+      : !(s === "business" && SKIP_BUSINESS);
+
+/** Each knob's full-run default, or its --quick default; an environment variable wins over both. */
+const knob = (name: string, full: number, quick: number) => intFromEnv(name, QUICK ? quick : full);
+const CALLS = knob("BENCH_CALLS", 500, 150);
+const CONCURRENCY = knob("BENCH_CONCURRENCY", 8, 8);
+const CONCURRENCY_HIGH = knob("BENCH_CONCURRENCY_HIGH", 16, 16);
+const CONCURRENT_CALLS = knob("BENCH_CONCURRENT_CALLS", 1000, 300);
+const ROUNDS = knob("BENCH_ROUNDS", 3, 1);
+const WARMUP = knob("BENCH_WARMUP", 50, 30);
+const WITH_STDIO = process.env.BENCH_STDIO !== "0";
+const BUSINESS_CALLS = knob("BENCH_BUSINESS_CALLS", 30, 8);
+const BUSINESS_WARMUP = knob("BENCH_BUSINESS_WARMUP", 3, 2);
+const BUSINESS_LATENCY_MS = knob("BENCH_BUSINESS_LATENCY_MS", 50, 50);
+const COLD_RUNS = knob("BENCH_COLD_RUNS", 5, 3);
+const PORT_OFFSET = knob("BENCH_PORT_OFFSET", 900, 900);
 const MAX_RESTARTS = 3;
 
 const TARGET_THROUGHPUT_RATIO = 0.8;
@@ -73,6 +106,8 @@ type Kind = "bare" | "governed";
 /** One running server and the client connected to it. */
 interface Connection {
   client: Client;
+  /** The server's process id, when the bench spawned it. */
+  pid?: number;
   /** The last few KB of the server's stderr, for error reports. */
   logTail(): string;
   /** How the server process ended, if it has (only known for the HTTP servers, which the bench spawns). */
@@ -90,10 +125,15 @@ interface Target {
   firstError?: string;
   /** One line per time the server process died and was restarted. */
   restarts: string[];
+  /** The server process's RSS once connected, before any call (HTTP servers only: the bench spawns them). */
+  idleRssMb?: number;
 }
 
 interface Round {
+  /** Sequential calls per second (one in flight). */
+  seqPerSec: number;
   callsPerSec: number;
+  highPerSec: number;
   p50: number;
   p99: number;
 }
@@ -150,7 +190,7 @@ async function concurrent(t: Target, total: number, concurrency: number): Promis
 
 async function warmUp(t: Target): Promise<void> {
   await sequential(t, WARMUP);
-  await concurrent(t, WARMUP, CONCURRENCY);
+  await concurrent(t, WARMUP, CONCURRENCY_HIGH);
 }
 
 /** A one-line reason for a dead server: V8's fatal error if it printed one, else how it exited or the client's error. */
@@ -232,6 +272,7 @@ async function benchGetOrder(cleanups: Array<() => Promise<unknown>>): Promise<v
         const child = server.process;
         return {
           client,
+          pid: child.pid,
           logTail,
           exitStatus: () =>
             child.signalCode
@@ -280,6 +321,9 @@ async function benchGetOrder(cleanups: Array<() => Promise<unknown>>): Promise<v
     for (const t of targets) await t.conn?.close().catch(() => undefined);
   });
   for (const t of targets) t.conn = await t.connect();
+  // Idle: connected (initialize answered) but no tool call yet.
+  await new Promise((r) => setTimeout(r, 1000));
+  for (const t of targets) t.idleRssMb = rssMb(t.conn?.pid);
 
   progress(`warming up (${WARMUP} calls each)`);
   for (const t of targets) await phase(t, "warm-up", () => warmUp(t));
@@ -300,12 +344,25 @@ async function benchGetOrder(cleanups: Array<() => Promise<unknown>>): Promise<v
       if (pair.length === 0) continue;
       // Alternate who goes first, so neither server always gets the fresher (or the warmer) machine.
       if (r % 2 === 1) pair.reverse();
-      const latencies = new Map<Target, number[]>();
-      for (const t of pair) latencies.set(t, await phase(t, "sequential", () => sequential(t, CALLS)));
+      const latencies = new Map<Target, { sorted: number[]; perSec: number }>();
       for (const t of pair) {
-        const cps = await phase(t, "concurrent", () => concurrent(t, CONCURRENT_CALLS, CONCURRENCY));
+        const started = performance.now();
+        const sorted = await phase(t, "sequential", () => sequential(t, CALLS));
+        latencies.set(t, { sorted, perSec: CALLS / ((performance.now() - started) / 1000) });
+      }
+      const cps = new Map<Target, number>();
+      for (const t of pair)
+        cps.set(t, await phase(t, "concurrent", () => concurrent(t, CONCURRENT_CALLS, CONCURRENCY)));
+      for (const t of pair) {
+        const high = await phase(t, "concurrent", () => concurrent(t, CONCURRENT_CALLS, CONCURRENCY_HIGH));
         const l = latencies.get(t)!;
-        rounds.get(t)!.push({ callsPerSec: cps, p50: percentile(l, 50), p99: percentile(l, 99) });
+        rounds.get(t)!.push({
+          seqPerSec: l.perSec,
+          callsPerSec: cps.get(t)!,
+          highPerSec: high,
+          p50: percentile(l.sorted, 50),
+          p99: percentile(l.sorted, 99),
+        });
       }
     }
   }
@@ -314,7 +371,9 @@ async function benchGetOrder(cleanups: Array<() => Promise<unknown>>): Promise<v
   for (const t of targets) {
     const rs = rounds.get(t)!;
     summary.set(t, {
+      seqPerSec: median(rs.map((x) => x.seqPerSec)),
       callsPerSec: median(rs.map((x) => x.callsPerSec)),
+      highPerSec: median(rs.map((x) => x.highPerSec)),
       p50: median(rs.map((x) => x.p50)),
       p99: median(rs.map((x) => x.p99)),
     });
@@ -325,35 +384,52 @@ async function benchGetOrder(cleanups: Array<() => Promise<unknown>>): Promise<v
   out(
     `get_order ${EMEA_ORDER} as alice · Node ${process.versions.node} · ${cpus().length} CPUs · ` +
       `median of ${ROUNDS} rounds · per round: ${CALLS} sequential calls (latency), ` +
-      `${CONCURRENT_CALLS} calls at concurrency ${CONCURRENCY} (throughput) · ${elapsed.toFixed(1)} s\n\n`,
+      `${CONCURRENT_CALLS} calls at concurrency ${CONCURRENCY} and at ${CONCURRENCY_HIGH} (throughput) · ` +
+      `${elapsed.toFixed(1)} s\n\n`,
   );
-  const cpsHeader = `calls/s (c=${CONCURRENCY})`;
-  out(`| transport | server   | ${cpsHeader} | p50 ms | p99 ms |\n`);
-  out(`|-----------|----------|${"-".repeat(cpsHeader.length + 1)}:|-------:|-------:|\n`);
+  const cols = ["calls/s c=1", `calls/s c=${CONCURRENCY}`, `calls/s c=${CONCURRENCY_HIGH}`];
+  out(`| transport | server   | ${cols.join(" | ")} | p50 ms | p99 ms | idle RSS MB |\n`);
+  out(
+    `|-----------|----------|${cols.map((c) => `${"-".repeat(c.length + 1)}:`).join("|")}|-------:|-------:|------------:|\n`,
+  );
   for (const t of targets) {
     const s = summary.get(t)!;
     out(
-      `| ${t.transport.padEnd(9)} | ${t.kind.padEnd(8)} | ${fmt(s.callsPerSec, 1, cpsHeader.length)} |` +
-        ` ${fmt(s.p50, 3, 6)} | ${fmt(s.p99, 3, 6)} |\n`,
+      `| ${t.transport.padEnd(9)} | ${t.kind.padEnd(8)} | ${fmt(s.seqPerSec, 1, cols[0]!.length)} |` +
+        ` ${fmt(s.callsPerSec, 1, cols[1]!.length)} | ${fmt(s.highPerSec, 1, cols[2]!.length)} |` +
+        ` ${fmt(s.p50, 3, 6)} | ${fmt(s.p99, 3, 6)} | ${fmt(t.idleRssMb ?? Number.NaN, 1, 11)} |\n`,
     );
   }
   out("\n");
+  const signed = (n: number) => `${n >= 0 ? "+" : ""}${n.toFixed(3)}`;
+  const mark = (ok: boolean) => (ok ? "✓" : "✗");
+  out("| transport | governed/bare                 |  measured |     target |   |\n");
+  out("|-----------|-------------------------------|----------:|-----------:|---|\n");
   for (const transport of ["http", "stdio"] as const) {
     const b = targets.find((t) => t.transport === transport && t.kind === "bare");
     const g = targets.find((t) => t.transport === transport && t.kind === "governed");
     if (!b || !g) continue;
     const sb = summary.get(b)!;
     const sg = summary.get(g)!;
-    const ratio = sg.callsPerSec / sb.callsPerSec;
+    const ratios: Array<[string, number]> = [
+      ["throughput, sequential (c=1)", sg.seqPerSec / sb.seqPerSec],
+      [`throughput, c=${CONCURRENCY}`, sg.callsPerSec / sb.callsPerSec],
+      [`throughput, c=${CONCURRENCY_HIGH}`, sg.highPerSec / sb.highPerSec],
+    ];
+    for (const [what, r] of ratios) {
+      out(
+        `| ${transport.padEnd(9)} | ${what.padEnd(29)} | ${`${r.toFixed(2)}×`.padStart(9)} |` +
+          ` ${`≥ ${TARGET_THROUGHPUT_RATIO}×`.padStart(10)} | ${mark(r >= TARGET_THROUGHPUT_RATIO)} |\n`,
+      );
+    }
     const added = sg.p50 - sb.p50;
-    const addedP99 = sg.p99 - sb.p99;
-    const signed = (n: number) => `${n >= 0 ? "+" : ""}${n.toFixed(3)}`;
     out(
-      `${transport.padEnd(5)}  governed/bare throughput ${ratio.toFixed(2)}× ` +
-        `(${ratio >= TARGET_THROUGHPUT_RATIO ? "meets" : "misses"} ≥ ${TARGET_THROUGHPUT_RATIO}×) · ` +
-        `added p50 ${signed(added)} ms ` +
-        `(${added <= TARGET_ADDED_P50_MS ? "meets" : "misses"} ≤ ${TARGET_ADDED_P50_MS} ms) · ` +
-        `added p99 ${signed(addedP99)} ms\n`,
+      `| ${transport.padEnd(9)} | ${"added p50 (sequential)".padEnd(29)} | ${`${signed(added)} ms`.padStart(9)} |` +
+        ` ${`≤ ${TARGET_ADDED_P50_MS} ms`.padStart(10)} | ${mark(added <= TARGET_ADDED_P50_MS)} |\n`,
+    );
+    out(
+      `| ${transport.padEnd(9)} | ${"added p99 (sequential)".padEnd(29)} | ${`${signed(sg.p99 - sb.p99)} ms`.padStart(9)} |` +
+        ` ${"".padStart(10)} |   |\n`,
     );
   }
   for (const t of targets) {
@@ -369,8 +445,9 @@ async function benchGetOrder(cleanups: Array<() => Promise<unknown>>): Promise<v
   }
   out(
     `\nTarget: governed ≥ ${TARGET_THROUGHPUT_RATIO}× bare throughput and ≤ ${TARGET_ADDED_P50_MS} ms ` +
-      "added p50 on the same transport (stateless Streamable HTTP over loopback; stdio shown for " +
-      "reference). A measurement, not a pass/fail test.\n",
+      "added p50 on the same transport (stateless Streamable HTTP over loopback, and stdio), every " +
+      "governed call writing its tool.requested and outcome events to the audit chain. Idle RSS is read " +
+      "once connected, before any call. A measurement, not a pass/fail test.\n",
   );
 }
 
@@ -393,12 +470,25 @@ async function main(): Promise<void> {
   process.once("SIGTERM", onSignal);
 
   try {
-    if (!ONLY_BUSINESS) {
-      await benchGetOrder(cleanups);
-      // Its servers go before the business section starts, so they do not share the machine with it.
+    if (wanted("startup")) {
+      await benchStartup({
+        coldRuns: COLD_RUNS,
+        stdioServers: ["order-lookup", "crm-read", "ticket-draft", "ticket-send", "business"],
+        portOffset: PORT_OFFSET,
+        settleSeconds: 2,
+        cleanups,
+        progress,
+        out,
+      });
       await cleanup();
     }
-    if (!SKIP_BUSINESS) {
+    if (wanted("calls")) {
+      await benchGetOrder(cleanups);
+      // Its servers go before the next section starts, so they do not share the machine with it.
+      await cleanup();
+    }
+    if (wanted("sqlite")) await benchSqliteChoice({ quick: QUICK, progress, out });
+    if (wanted("business")) {
       await benchBusiness({
         calls: BUSINESS_CALLS,
         warmup: BUSINESS_WARMUP,
