@@ -57,6 +57,16 @@ export interface ToolContext<S> {
   ): void;
 }
 
+/**
+ * A tool's input as its handler sees it: the kit fills an omitted `tenant` with the caller's before any
+ * stage that reads it (see `tenantArgument`), so handlers never see it undefined.
+ */
+export type ToolInput<I extends z.ZodObject> = string extends keyof z.infer<I>
+  ? z.infer<I> // a tool of unknown shape (the kit's own view of every tool)
+  : "tenant" extends keyof z.infer<I>
+    ? Omit<z.infer<I>, "tenant"> & { tenant: string }
+    : z.infer<I>;
+
 export interface ToolDefinition<
   S = unknown,
   I extends z.ZodObject = z.ZodObject,
@@ -111,6 +121,29 @@ export function defineTool<S, I extends z.ZodObject, O extends z.ZodObject>(
     throw new Error(`tool ${def.name}: piiScope "${def.piiScope}" is malformed`);
   return def;
 }
+
+/**
+ * A server's own `defineTool`, bound to its services: `export const defineCrmTool = toolsFor<CrmServices>();`
+ * in the server's services.ts. Every handler's `ctx.services` is then typed from the server without a hand
+ * annotation, and a service the server does not have fails typecheck.
+ */
+export function toolsFor<S>() {
+  return <I extends z.ZodObject, O extends z.ZodObject>(
+    def: TypedToolDefinition<S, I, O>,
+  ): ToolDefinition<S, I, O> =>
+    // Sound: the kit fills `tenant` (withDefaultTenant) before input parsing, so every stage sees it set.
+    defineTool(def as unknown as ToolDefinition<S, I, O>);
+}
+
+/** A tool as its author writes it through `toolsFor`: every stage sees the input with `tenant` filled in. */
+export type TypedToolDefinition<S, I extends z.ZodObject, O extends z.ZodObject> = Omit<
+  ToolDefinition<S, I, O>,
+  "target" | "approval" | "handler"
+> & {
+  target?: (input: ToolInput<I>, ctx: ToolContext<S>) => Promise<RecordRef | undefined>;
+  approval?: (input: ToolInput<I>, ctx: ToolContext<S>) => Promise<ApprovalSubject | null>;
+  handler: (input: ToolInput<I>, ctx: ToolContext<S>) => Promise<z.infer<O>>;
+};
 
 export interface ToolAnnotations {
   readOnlyHint: boolean;

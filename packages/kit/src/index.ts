@@ -15,8 +15,10 @@ export {
   TOOL_NAME,
   type ToolContext,
   type ToolDefinition,
+  type ToolInput,
   type ToolKind,
   tenantArgument,
+  toolsFor,
 } from "./define-tool.ts";
 export { createGovernance, type Governance } from "./governance-context.ts";
 export { protectedResourceMetadataUrl } from "./http-transport.ts";

@@ -2,7 +2,8 @@ import { join } from "node:path";
 import { defineServer } from "@gatehouse/kit";
 import { z } from "zod";
 import { Downstream } from "./downstream.ts";
-import { accountHealthTool, type BusinessServices } from "./tools/account-health.ts";
+import type { BusinessServices } from "./services.ts";
+import { accountHealthTool } from "./tools/account-health.ts";
 import { accountsAtRiskTool } from "./tools/accounts-at-risk.ts";
 import { orderEscalationBriefTool } from "./tools/order-escalation-brief.ts";
 

@@ -1,11 +1,4 @@
 import { z } from "zod";
-import type { Crm } from "./crm.ts";
-
-/** What crm-read's tools get from the kit as `ctx.services`. */
-export interface CrmServices {
-  crm: Crm;
-  close(): Promise<void>;
-}
 
 export const hubspotId = (what: string) =>
   z.string().regex(/^\d{1,20}$/, `a ${what} id is HubSpot's numeric id, e.g. 1001`);

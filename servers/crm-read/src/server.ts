@@ -3,7 +3,7 @@ import { defineServer } from "@gatehouse/kit";
 import { loadHubSpotConfig } from "./config.ts";
 import { Crm } from "./crm.ts";
 import { HubSpotGateway } from "./hubspot.ts";
-import type { CrmServices } from "./schemas.ts";
+import type { CrmServices } from "./services.ts";
 import { dealPipelineSummary } from "./tools/deal-pipeline-summary.ts";
 import { getCompany } from "./tools/get-company.ts";
 import { searchCompanies } from "./tools/search-companies.ts";

@@ -1,11 +1,4 @@
 import { z } from "zod";
-import type { Orders } from "./orders.ts";
-
-/** What order-lookup's tools get from the kit as `ctx.services`. */
-export interface OrderLookupServices {
-  orders: Orders;
-  close(): Promise<void>;
-}
 
 // Shapes shared by several tools. Identifiers are pattern-checked, so nothing but an id reaches a query.
 export const orderId = z

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { defineServer } from "@gatehouse/kit";
 import { Orders } from "./orders.ts";
 import { openOrdersDb } from "./orders-db.ts";
-import type { OrderLookupServices } from "./schemas.ts";
+import type { OrderLookupServices } from "./services.ts";
 import { getOrder } from "./tools/get-order.ts";
 import { listCustomerOrders } from "./tools/list-customer-orders.ts";
 import { listLateOrders } from "./tools/list-late-orders.ts";

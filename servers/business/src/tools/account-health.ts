@@ -1,13 +1,8 @@
-import { defineTool, identifier } from "@gatehouse/kit";
+import { identifier } from "@gatehouse/kit";
 import { z } from "zod";
 import { accountHealth } from "../account-health.ts";
-import type { Downstream } from "../downstream.ts";
 import { accountHealthFinding } from "../findings.ts";
-
-export interface BusinessServices {
-  downstream: Downstream;
-  close(): Promise<void>;
-}
+import { defineBusinessTool } from "../services.ts";
 
 const input = z.object({
   // A company id may arrive as a JSON number (Inspector's CLI, LLM clients).
@@ -16,7 +11,7 @@ const input = z.object({
   ),
 });
 
-export const accountHealthTool = defineTool({
+export const accountHealthTool = defineBusinessTool({
   name: "account_health",
   title: "Health of one customer account",
   description:
@@ -29,7 +24,7 @@ export const accountHealthTool = defineTool({
     out.account.tenant
       ? [{ type: "account", id: out.account.company_id ?? out.account.domain, tenant: out.account.tenant }]
       : [],
-  handler: async (args, ctx: { services: BusinessServices } & Parameters<typeof accountHealth>[1]) => {
+  handler: async (args, ctx) => {
     const byId = /^\d{1,20}$/.test(args.account);
     return accountHealth(
       ctx.services.downstream,

@@ -1,15 +1,15 @@
-import { defineTool, tenantArgument } from "@gatehouse/kit";
+import { tenantArgument } from "@gatehouse/kit";
 import { z } from "zod";
 import { accountsAtRisk } from "../accounts-at-risk.ts";
 import { accountsAtRiskFinding } from "../at-risk-findings.ts";
-import type { BusinessServices } from "./account-health.ts";
+import { defineBusinessTool } from "../services.ts";
 
 const input = z.object({
   tenant: tenantArgument,
   limit: z.number().int().min(1).max(25).default(10).describe("How many accounts, worst first (1-25)"),
 });
 
-export const accountsAtRiskTool = defineTool({
+export const accountsAtRiskTool = defineBusinessTool({
   name: "accounts_at_risk",
   title: "Accounts at risk in a tenant",
   description:
@@ -19,6 +19,6 @@ export const accountsAtRiskTool = defineTool({
   input,
   output: accountsAtRiskFinding,
   records: (out) => out.accounts.map((a) => ({ type: "account", id: a.customer_id, tenant: out.tenant })),
-  handler: async (args, ctx: { services: BusinessServices } & Parameters<typeof accountsAtRisk>[1]) =>
-    accountsAtRisk(ctx.services.downstream, ctx, { tenant: args.tenant!, limit: args.limit }),
+  handler: async (args, ctx) =>
+    accountsAtRisk(ctx.services.downstream, ctx, { tenant: args.tenant, limit: args.limit }),
 });

@@ -1,8 +1,7 @@
-import { defineTool } from "@gatehouse/kit";
 import { z } from "zod";
 import { escalationBrief } from "../escalation-brief.ts";
 import { escalationBrief as escalationBriefSchema } from "../escalation-findings.ts";
-import type { BusinessServices } from "./account-health.ts";
+import { defineBusinessTool } from "../services.ts";
 
 const input = z.object({
   order_id: z
@@ -12,7 +11,7 @@ const input = z.object({
     .describe("The order to escalate, e.g. SO-100001"),
 });
 
-export const orderEscalationBriefTool = defineTool({
+export const orderEscalationBriefTool = defineBusinessTool({
   name: "order_escalation_brief",
   title: "Escalation brief for one order",
   description:
@@ -22,6 +21,5 @@ export const orderEscalationBriefTool = defineTool({
   input,
   output: escalationBriefSchema,
   records: (out) => [{ type: "order", id: out.order.order_id, tenant: out.order.tenant }],
-  handler: async (args, ctx: { services: BusinessServices } & Parameters<typeof escalationBrief>[1]) =>
-    escalationBrief(ctx.services.downstream, ctx, args.order_id),
+  handler: async (args, ctx) => escalationBrief(ctx.services.downstream, ctx, args.order_id),
 });

@@ -1,7 +1,8 @@
-import { defineTool, identifier, ToolError, tenantArgument } from "@gatehouse/kit";
+import { identifier, ToolError, tenantArgument } from "@gatehouse/kit";
 import { z } from "zod";
 import { summariseDeals } from "../crm.ts";
-import { type CrmServices, dealSummary, hubspotId } from "../schemas.ts";
+import { dealSummary, hubspotId } from "../schemas.ts";
+import { defineCrmTool } from "../services.ts";
 
 const input = z.object({
   company_id: identifier(hubspotId("company"), "a company id")
@@ -20,7 +21,7 @@ const output = z.object({
   summary: dealSummary,
 });
 
-export const dealPipelineSummary = defineTool({
+export const dealPipelineSummary = defineCrmTool({
   name: "deal_pipeline_summary",
   title: "Summarise the deal pipeline",
   description: "Deal counts and amounts by stage for your tenant, one owner, or one company.",
@@ -31,18 +32,15 @@ export const dealPipelineSummary = defineTool({
   // For one company, the company's own region decides; otherwise the query is scoped to the tenant.
   records: (out) =>
     out.scope.company_id ? [{ type: "company", id: out.scope.company_id, tenant: out.scope.tenant }] : [],
-  handler: async (
-    args,
-    ctx: { services: CrmServices } & Parameters<CrmServices["crm"]["dealSummary"]>[0],
-  ) => {
+  handler: async (args, ctx) => {
     if (args.company_id && args.owner_id) throw new ToolError("give company_id or owner_id, not both");
-    const result = await ctx.services.crm.dealSummary(ctx, args.tenant!, {
+    const result = await ctx.services.crm.dealSummary(ctx, args.tenant, {
       ownerId: args.owner_id,
       companyId: args.company_id,
     });
     return {
       scope: {
-        tenant: result.companyRegion ?? args.tenant!,
+        tenant: result.companyRegion ?? args.tenant,
         company_id: args.company_id ?? null,
         owner_id: args.owner_id ?? null,
       },

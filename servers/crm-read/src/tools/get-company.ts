@@ -1,14 +1,8 @@
-import { defineTool, identifier } from "@gatehouse/kit";
+import { identifier } from "@gatehouse/kit";
 import { z } from "zod";
 import { summariseDeals } from "../crm.ts";
-import {
-  type CrmServices,
-  companySummary,
-  dealSummary,
-  hubspotId,
-  props,
-  toCompanySummary,
-} from "../schemas.ts";
+import { companySummary, dealSummary, hubspotId, props, toCompanySummary } from "../schemas.ts";
+import { defineCrmTool } from "../services.ts";
 
 const MAX_CONTACTS = 20;
 
@@ -35,7 +29,7 @@ const output = z.object({
   deals: dealSummary,
 });
 
-export const getCompany = defineTool({
+export const getCompany = defineCrmTool({
   name: "get_company",
   title: "Get one company from the CRM",
   description: "One HubSpot company with a summary of its contacts (up to 20) and its deals by stage.",
@@ -45,7 +39,7 @@ export const getCompany = defineTool({
   input,
   output,
   records: (out) => [{ type: "company", id: out.company.company_id, tenant: out.company.tenant }],
-  handler: async (args, ctx: { services: CrmServices } & Parameters<CrmServices["crm"]["company"]>[0]) => {
+  handler: async (args, ctx) => {
     const { company, contacts, contactsTotal, deals } = await ctx.services.crm.company(ctx, args.company_id);
     return {
       company: toCompanySummary(company),

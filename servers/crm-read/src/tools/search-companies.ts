@@ -1,14 +1,7 @@
-import { defineTool, tenantArgument } from "@gatehouse/kit";
+import { tenantArgument } from "@gatehouse/kit";
 import { z } from "zod";
-import {
-  type CrmServices,
-  companySummary,
-  cursor,
-  limit,
-  nextCursor,
-  searchQuery,
-  toCompanySummary,
-} from "../schemas.ts";
+import { companySummary, cursor, limit, nextCursor, searchQuery, toCompanySummary } from "../schemas.ts";
+import { defineCrmTool } from "../services.ts";
 
 const input = z.object({
   query: searchQuery
@@ -24,7 +17,7 @@ const output = z.object({
   next_cursor: nextCursor,
 });
 
-export const searchCompanies = defineTool({
+export const searchCompanies = defineCrmTool({
   name: "search_companies",
   title: "Search companies in the CRM",
   description:
@@ -34,13 +27,10 @@ export const searchCompanies = defineTool({
   input,
   output,
   records: (out) => out.companies.map((c) => ({ type: "company", id: c.company_id, tenant: c.tenant })),
-  handler: async (
-    args,
-    ctx: { services: CrmServices } & Parameters<CrmServices["crm"]["searchCompanies"]>[0],
-  ) => {
+  handler: async (args, ctx) => {
     const page = await ctx.services.crm.searchCompanies(
       ctx,
-      args.tenant!,
+      args.tenant,
       args.query,
       args.limit,
       args.cursor,

@@ -1,6 +1,7 @@
-import { defineTool, tenantArgument } from "@gatehouse/kit";
+import { tenantArgument } from "@gatehouse/kit";
 import { z } from "zod";
-import { type CrmServices, cursor, hubspotId, limit, nextCursor, props } from "../schemas.ts";
+import { cursor, hubspotId, limit, nextCursor, props } from "../schemas.ts";
+import { defineCrmTool } from "../services.ts";
 
 const input = z.object({
   query: z
@@ -30,7 +31,7 @@ const output = z.object({
   next_cursor: nextCursor,
 });
 
-export const searchContacts = defineTool({
+export const searchContacts = defineCrmTool({
   name: "search_contacts",
   title: "Search contacts in the CRM",
   description:
@@ -41,17 +42,8 @@ export const searchContacts = defineTool({
   input,
   output,
   records: (out) => out.contacts.map((c) => ({ type: "contact", id: c.contact_id, tenant: c.tenant })),
-  handler: async (
-    args,
-    ctx: { services: CrmServices } & Parameters<CrmServices["crm"]["searchContacts"]>[0],
-  ) => {
-    const page = await ctx.services.crm.searchContacts(
-      ctx,
-      args.tenant!,
-      args.query,
-      args.limit,
-      args.cursor,
-    );
+  handler: async (args, ctx) => {
+    const page = await ctx.services.crm.searchContacts(ctx, args.tenant, args.query, args.limit, args.cursor);
     return {
       contacts: page.contacts.map((c) => {
         const p = props(c.properties);

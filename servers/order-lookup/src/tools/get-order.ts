@@ -1,6 +1,7 @@
-import { defineTool, ToolError } from "@gatehouse/kit";
+import { ToolError } from "@gatehouse/kit";
 import { z } from "zod";
-import { customerId, isoTime, money, type OrderLookupServices, orderId } from "../schemas.ts";
+import { customerId, isoTime, money, orderId } from "../schemas.ts";
+import { defineOrderTool } from "../services.ts";
 
 const input = z.object({ order_id: orderId });
 
@@ -54,7 +55,7 @@ const output = z.object({
   }),
 });
 
-export const getOrder = defineTool({
+export const getOrder = defineOrderTool({
   name: "get_order",
   title: "Get one order",
   description: "One order with its lines, shipments and invoice/payment status.",
@@ -64,7 +65,7 @@ export const getOrder = defineTool({
   input,
   output,
   records: (out) => [{ type: "order", id: out.order.order_id, tenant: out.order.tenant }],
-  handler: async (args, ctx: { services: OrderLookupServices }) => {
+  handler: async (args, ctx) => {
     const o = await ctx.services.orders.order(args.order_id);
     if (!o) throw new ToolError(`order ${args.order_id} does not exist`);
     return {

@@ -1,15 +1,7 @@
-import { defineTool, tenantArgument } from "@gatehouse/kit";
+import { tenantArgument } from "@gatehouse/kit";
 import { z } from "zod";
-import {
-  cursor,
-  customerId,
-  isoTime,
-  limit,
-  money,
-  nextCursor,
-  type OrderLookupServices,
-  orderId,
-} from "../schemas.ts";
+import { cursor, customerId, isoTime, limit, money, nextCursor, orderId } from "../schemas.ts";
+import { defineOrderTool } from "../services.ts";
 
 const input = z.object({
   customer_id: customerId,
@@ -38,7 +30,7 @@ const output = z.object({
   next_cursor: nextCursor,
 });
 
-export const listCustomerOrders = defineTool({
+export const listCustomerOrders = defineOrderTool({
   name: "list_customer_orders",
   title: "List a customer's orders",
   description: "Orders of one customer, newest first, with status, promise date, total and invoice status.",
@@ -47,9 +39,9 @@ export const listCustomerOrders = defineTool({
   input,
   output,
   records: (out) => out.orders.map((o) => ({ type: "order", id: o.order_id, tenant: o.tenant })),
-  handler: async (args, ctx: { services: OrderLookupServices }) => {
+  handler: async (args, ctx) => {
     const result = await ctx.services.orders.customerOrders(
-      args.tenant!,
+      args.tenant,
       args.customer_id,
       args.status,
       args.limit,

@@ -1,14 +1,7 @@
-import { defineTool, tenantArgument } from "@gatehouse/kit";
+import { tenantArgument } from "@gatehouse/kit";
 import { z } from "zod";
-import {
-  cursor,
-  customerId,
-  isoTime,
-  limit,
-  nextCursor,
-  type OrderLookupServices,
-  orderId,
-} from "../schemas.ts";
+import { cursor, customerId, isoTime, limit, nextCursor, orderId } from "../schemas.ts";
+import { defineOrderTool } from "../services.ts";
 
 const input = z.object({ tenant: tenantArgument, limit, cursor });
 
@@ -28,7 +21,7 @@ const output = z.object({
   next_cursor: nextCursor,
 });
 
-export const listLateOrders = defineTool({
+export const listLateOrders = defineOrderTool({
   name: "list_late_orders",
   title: "List late orders",
   description: "Orders not yet delivered whose promised date has passed, most overdue first.",
@@ -37,8 +30,8 @@ export const listLateOrders = defineTool({
   input,
   output,
   records: (out) => out.orders.map((o) => ({ type: "order", id: o.order_id, tenant: o.tenant })),
-  handler: async (args, ctx: { services: OrderLookupServices }) => {
-    const result = await ctx.services.orders.lateOrders(args.tenant!, args.limit, args.cursor);
+  handler: async (args, ctx) => {
+    const result = await ctx.services.orders.lateOrders(args.tenant, args.limit, args.cursor);
     return {
       orders: result.items.map((o) => ({
         order_id: o.id,

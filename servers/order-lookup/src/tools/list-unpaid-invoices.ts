@@ -1,14 +1,7 @@
-import { defineTool, tenantArgument } from "@gatehouse/kit";
+import { tenantArgument } from "@gatehouse/kit";
 import { z } from "zod";
-import {
-  cursor,
-  customerId,
-  isoTime,
-  limit,
-  nextCursor,
-  type OrderLookupServices,
-  orderId,
-} from "../schemas.ts";
+import { cursor, customerId, isoTime, limit, nextCursor, orderId } from "../schemas.ts";
+import { defineOrderTool } from "../services.ts";
 
 const input = z.object({
   overdue_only: z.boolean().default(false).describe("Only invoices past their due date"),
@@ -37,7 +30,7 @@ const output = z.object({
   next_cursor: nextCursor,
 });
 
-export const listUnpaidInvoices = defineTool({
+export const listUnpaidInvoices = defineOrderTool({
   name: "list_unpaid_invoices",
   title: "List unpaid invoices",
   description: "Open and partially paid invoices, earliest due first, with what is still outstanding.",
@@ -46,9 +39,9 @@ export const listUnpaidInvoices = defineTool({
   input,
   output,
   records: (out) => out.invoices.map((i) => ({ type: "invoice", id: i.invoice_id, tenant: i.tenant })),
-  handler: async (args, ctx: { services: OrderLookupServices }) => {
+  handler: async (args, ctx) => {
     const result = await ctx.services.orders.unpaidInvoices(
-      args.tenant!,
+      args.tenant,
       args.overdue_only,
       args.limit,
       args.cursor,

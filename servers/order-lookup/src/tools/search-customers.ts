@@ -1,6 +1,7 @@
-import { defineTool, tenantArgument } from "@gatehouse/kit";
+import { tenantArgument } from "@gatehouse/kit";
 import { z } from "zod";
-import { cursor, customerId, limit, nextCursor, type OrderLookupServices } from "../schemas.ts";
+import { cursor, customerId, limit, nextCursor } from "../schemas.ts";
+import { defineOrderTool } from "../services.ts";
 
 const input = z.object({
   query: z.string().trim().min(2).max(100).describe("Part of the company name or web domain"),
@@ -24,7 +25,7 @@ const output = z.object({
   next_cursor: nextCursor,
 });
 
-export const searchCustomers = defineTool({
+export const searchCustomers = defineOrderTool({
   name: "search_customers",
   title: "Search customers",
   description:
@@ -35,9 +36,9 @@ export const searchCustomers = defineTool({
   input,
   output,
   records: (out) => out.customers.map((c) => ({ type: "customer", id: c.customer_id, tenant: c.tenant })),
-  handler: async (args, ctx: { services: OrderLookupServices }) => {
+  handler: async (args, ctx) => {
     const result = await ctx.services.orders.searchCustomers(
-      args.tenant!,
+      args.tenant,
       args.query,
       args.limit,
       args.cursor,
