@@ -11,7 +11,13 @@ export {
   verifiedContent,
 } from "./draft.ts";
 export { DraftsRepository } from "./drafts-repository.ts";
-export { JiraGateway, type JiraSettings } from "./jira.ts";
+export {
+  type JiraClient,
+  JiraGateway,
+  type JiraGatewayOptions,
+  type JiraSettings,
+  JiraUnreadableError,
+} from "./jira.ts";
 export { commentMarker, type JiraRequest, jiraRequestFor } from "./jira-request.ts";
 export { quoteJql, withinProjects } from "./jql.ts";
 export {

@@ -17,7 +17,11 @@ export const ticketDraft = defineServer<TicketDraftServices>({
   defaultPort: 7103,
   policyDir: join(import.meta.dirname, "..", "policy"),
   tools: [createTicketDraft, updateTicketDraft, getTicketDraft, listTicketDrafts, searchTickets],
-  async services({ env, store }) {
-    return { drafts: new DraftsRepository(store), jira: new JiraGateway(env), close: async () => undefined };
+  async services({ env, store, log }) {
+    const jira = new JiraGateway(env, {
+      onSchemaDrift: (report) =>
+        log.warn({ jira: report }, "Jira answered with a shape jira.js does not describe"),
+    });
+    return { drafts: new DraftsRepository(store), jira, close: async () => undefined };
   },
 });

@@ -1,5 +1,5 @@
 import { type ToolContext, ToolError, UpstreamError } from "@gatehouse/kit";
-import type { JiraGateway } from "@gatehouse/tickets";
+import { type JiraGateway, JiraUnreadableError } from "@gatehouse/tickets";
 
 type Ctx = Pick<ToolContext<unknown>, "annotate" | "signal">;
 
@@ -7,8 +7,8 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
- * An answer that is not what Jira documents (a truncated body reaches us as a string, not an object):
- * Jira's fault, never a verdict on the caller's project, issue type or issue.
+ * An answer that is not what Jira documents (a truncated body, which the gateway reports as unreadable, or
+ * JSON without the fields read here): Jira's fault, never a verdict on the caller's project, issue type or issue.
  */
 const unreadable = (asked: string) =>
   new UpstreamError(
@@ -16,6 +16,16 @@ const unreadable = (asked: string) =>
     undefined,
     false,
   );
+
+/** `jira.call`, with an unreadable answer said as what was asked for. */
+async function lookup<T>(asked: string, call: () => Promise<T>): Promise<unknown> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof JiraUnreadableError) throw unreadable(asked);
+    throw err;
+  }
+}
 
 /** Read-only lookups that keep drafts sendable: the project has the issue type, the commented issue exists. */
 export async function validateInJira(
@@ -25,8 +35,8 @@ export async function validateInJira(
   issueType: string,
   commentOn: string | null,
 ): Promise<void> {
-  const found: unknown = await jira.call(ctx, "project.get", (c) =>
-    c.projects.getProject({ projectIdOrKey: project }),
+  const found = await lookup(`project ${project}`, () =>
+    jira.call(ctx, "project.get", (c) => c.projects.getProject({ projectIdOrKey: project })),
   );
   if (!isObject(found) || !Array.isArray(found.issueTypes) || !found.issueTypes.every(isObject))
     throw unreadable(`project ${project}`);
@@ -40,8 +50,10 @@ export async function validateInJira(
       throw new ToolError(`comment_on ${commentOn} is not an issue of project ${project}`);
     let issue: unknown;
     try {
-      issue = await jira.call(ctx, "issue.get", (c) =>
-        c.issues.getIssue({ issueIdOrKey: commentOn, fields: ["summary"] }),
+      issue = await lookup(`issue ${commentOn}`, () =>
+        jira.call(ctx, "issue.get", (c) =>
+          c.issues.getIssue({ issueIdOrKey: commentOn, fields: ["summary"] }),
+        ),
       );
     } catch (err) {
       if (err instanceof UpstreamError && err.status === 404)

@@ -14,6 +14,7 @@ import {
   draftLabel,
   type JiraGateway,
   type JiraRequest,
+  JiraUnreadableError,
   jiraRequestFor,
   quoteJql,
   SUBJECT_TYPE,
@@ -324,13 +325,15 @@ export class Sends {
       const answer = await this.jira.call(
         ctx,
         request.operation === "add_comment" ? "comment.add" : "issue.create",
-        async (client, signal) => {
+        async (client) => {
           last = "unknown";
           try {
-            return (await client.sendRequest(
-              { url: request.path, method: "POST", data: request.body, signal },
-              undefined as never,
-            )) as unknown;
+            // Exactly the approved path and body, as one request (the gateway aborts it with the attempt).
+            return await client.sendRequest<unknown>({
+              url: request.path,
+              method: "POST",
+              body: request.body,
+            });
           } catch (err) {
             if (provesNothingApplied(err)) last = "not applied";
             throw err;
@@ -388,33 +391,37 @@ export class Sends {
   private async findInJira(ctx: Ctx, draft: Draft): Promise<string | undefined> {
     const request = jiraRequestFor(draft);
     if (request.operation === "add_comment") {
-      const page = (await this.jira.call(ctx, "comment.list", (c) =>
+      const page: unknown = await this.jira.call(ctx, "comment.list", (c) =>
         c.issueComments.getComments({ issueIdOrKey: request.issueKey, orderBy: "-created", maxResults: 100 }),
-      )) as { comments?: Array<{ body?: unknown }> };
+      );
+      // Only a readable list can show the comment is not there; anything else leaves the outcome unknown.
+      const comments = (page as { comments?: unknown } | null)?.comments;
+      if (!Array.isArray(comments)) throw new JiraUnreadableError(false);
       const marker = commentMarker(draft.id);
-      return (page.comments ?? []).some((c) => JSON.stringify(c.body ?? "").includes(marker))
+      return comments.some((c) =>
+        JSON.stringify((c as { body?: unknown } | null)?.body ?? "").includes(marker),
+      )
         ? request.issueKey
         : undefined;
     }
     const jql = withinProjects([draft.project], `labels = ${quoteJql(draftLabel(draft.id))}`);
-    const res = (await this.jira.call(ctx, "search.jql", (c) =>
-      c.issueSearch.searchForIssuesUsingJqlEnhancedSearchPost({
+    const res: unknown = await this.jira.call(ctx, "search.jql", (c) =>
+      c.issueSearch.searchAndReconsileIssuesUsingJqlPost({
         jql,
         maxResults: 20,
         fields: ["summary"],
         properties: ["gatehouse"],
       }),
-    )) as {
-      issues?: Array<{
-        key?: string;
-        properties?: { gatehouse?: { draftId?: unknown; contentHash?: unknown } };
-      }>;
-    };
-    return res.issues?.find(
+    );
+    // Only a readable page can show the issue is not there; anything else leaves the outcome unknown.
+    const issues = (res as { issues?: unknown } | null)?.issues;
+    if (!Array.isArray(issues)) throw new JiraUnreadableError(false);
+    const found = (issues as Array<FoundIssue | null>).find(
       (i) =>
-        i.properties?.gatehouse?.draftId === draft.id &&
+        i?.properties?.gatehouse?.draftId === draft.id &&
         i.properties.gatehouse.contentHash === draft.contentHash,
     )?.key;
+    return typeof found === "string" ? found : undefined;
   }
 }
 
@@ -444,14 +451,20 @@ function provesNothingApplied(err: unknown): boolean {
   return code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN";
 }
 
+/** An issue as the reconciling search reads it (used unvalidated if Jira's answer drifted from jira.js's schema). */
+interface FoundIssue {
+  key?: unknown;
+  properties?: { gatehouse?: { draftId?: unknown; contentHash?: unknown } };
+}
+
 /** The key of what Jira filed, from its answer to the POST. */
 function filedKey(request: JiraRequest, answer: unknown): string {
   if (request.operation === "add_comment") return request.issueKey;
   const key = (answer as { key?: unknown } | null)?.key;
-  // jira.js hands back an unreadable body as a string instead of throwing: Jira may have filed the issue,
-  // so this is an unknown outcome (with an answer), settled by reconciliation on the next attempt.
-  if (typeof key !== "string")
-    throw new UpstreamError("Jira answered something unreadable.", undefined, true);
+  // An answer that cannot be read at all fails the call in the gateway (JiraUnreadableError, outcome unknown);
+  // JSON without an issue key is no better: Jira may have filed the issue, so this is an unknown outcome (with
+  // an answer), settled by reconciliation on the next attempt.
+  if (typeof key !== "string") throw new JiraUnreadableError(true);
   return key;
 }
 

@@ -25,9 +25,12 @@ export const ticketSend = defineServer<TicketSendServices>({
       return { subject, preview: { draft: toDraftView(d), jira_request: jiraRequestFor(d) } };
     },
   },
-  async services({ env, store }) {
+  async services({ env, store, log }) {
     const drafts = new DraftsRepository(store);
-    const jira = new JiraGateway(env);
+    const jira = new JiraGateway(env, {
+      onSchemaDrift: (report) =>
+        log.warn({ jira: report }, "Jira answered with a shape jira.js does not describe"),
+    });
     const raw = env.TICKETS_SEND_LANDING_GRACE_MS;
     const landingGraceMs = raw === undefined || raw.trim() === "" ? 30_000 : Number(raw);
     // Below 100 ms the window is no window: a request Jira is still applying would be searched for too soon.

@@ -2,8 +2,13 @@
  * The Jira Cloud stand-in: a real HTTP server with the REST v3 endpoints Gatehouse's ticket servers use,
  * Jira's request and error shapes (field errors on create, the enhanced JQL search with `nextPageToken`, 410 on
  * the removed `/rest/api/3/search`, 429 with Retry-After), entity properties, and fault injection — including
- * faults that apply a request and lose its answer, for exactly-once tests. Point `jira.js` at it with
- * `new Version3Client({ host: sandbox.url, authentication: { basic: { email: sandbox.email, apiToken: sandbox.apiToken } } })`.
+ * faults that apply a request and lose its answer, for exactly-once tests. Point jira.js 6 at it with
+ * `createCloudClient({ host: sandbox.url, auth: { type: "basic", email: sandbox.email, apiToken: sandbox.apiToken } })`;
+ * its answers pass jira.js 6's runtime schemas (`onSchemaMismatch: "throw"`, see test/jira.test.ts).
+ *
+ * Only REST v3 is served, and it takes rich text (description, comment body) only as ADF, as Jira v3 does.
+ * jira.js 6 sends a rich-text field given as a wiki-markup string to REST v2 instead (and reads the result back
+ * through v3); Gatehouse always sends ADF, so v2 is not served here and such a write is answered 404.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import {
@@ -91,6 +96,9 @@ const MAX_PROPERTY_VALUE = 32_768;
 const SEARCH_DEFAULT_PAGE = 50;
 const SEARCH_MAX_PAGE = 100;
 const COMMENTS_MAX_PAGE = 5000;
+const PRIORITIES_DEFAULT_PAGE = 50;
+/** The priority a new issue gets when none is given. */
+const DEFAULT_PRIORITY = "Medium";
 const ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations";
 /** The fields an issue has here; `*all` and `*navigable` mean all of them. */
 const ISSUE_FIELDS = [
@@ -352,6 +360,11 @@ export async function startJiraSandbox(opts: JiraSandboxOptions = {}): Promise<R
     name: p.name,
     id: p.id,
   });
+  /** A priority as the priority resources return it: with whether it is the default for new issues. */
+  const presentPriorityDetails = (p: JiraPriority) => ({
+    ...presentPriority(p),
+    isDefault: p.name === DEFAULT_PRIORITY,
+  });
   const presentStatus = (s: JiraStatus) => ({
     self: `${url}/rest/api/3/status/${s.id}`,
     description: "",
@@ -493,11 +506,13 @@ export async function startJiraSandbox(opts: JiraSandboxOptions = {}): Promise<R
 
     if (collection === "priority") {
       allow(method, ["GET"], path);
-      if (parts.length === 1) return ok(200, seed.priorities.map(presentPriority));
+      // The deprecated list (jira.js 5's getPriorities); jira.js 6 pages through /priority/search instead.
+      if (parts.length === 1) return ok(200, seed.priorities.map(presentPriorityDetails));
+      if (parts.length === 2 && parts[1] === "search") return ok(200, searchPriorities(q));
       if (parts.length === 2) {
         const p = seed.priorities.find((x) => x.id === parts[1]);
         if (!p) throw new HttpError(404, [`Priority with ID ${parts[1]} does not exist.`]);
-        return ok(200, presentPriority(p));
+        return ok(200, presentPriorityDetails(p));
       }
     }
 
@@ -642,7 +657,7 @@ export async function startJiraSandbox(opts: JiraSandboxOptions = {}): Promise<R
       else description = structuredClone(fields.description as AdfDoc);
     }
 
-    let priority = seed.priorities.find((x) => x.name === "Medium")!;
+    let priority = seed.priorities.find((x) => x.name === DEFAULT_PRIORITY)!;
     if (fields.priority !== undefined && fields.priority !== null) {
       const ref = object(fields.priority);
       const hit = seed.priorities.find(
@@ -723,6 +738,38 @@ export async function startJiraSandbox(opts: JiraSandboxOptions = {}): Promise<R
     issue.comments.push(comment);
     issue.updated = now;
     return presentComment(issue, comment);
+  }
+
+  /**
+   * GET /rest/api/3/priority/search: a page (`startAt`, `maxResults`, `total`, `isLast`, `values`, `self`, and
+   * `nextPage` while there is one), filtered by `id` (repeatable), `priorityName` (contains, any case) and
+   * `onlyDefault`. Every priority is in every project's scheme here, so `projectId` narrows nothing.
+   */
+  function searchPriorities(q: URLSearchParams) {
+    const startAt = pageParam(q, "startAt", 0);
+    const maxResults = pageParam(q, "maxResults", PRIORITIES_DEFAULT_PAGE);
+    if (maxResults === 0) throw badRequest(["The value '0' is not valid for the parameter 'maxResults'."]);
+    const ids = listParam(q, "id");
+    const name = q.get("priorityName")?.toLowerCase();
+    const onlyDefault = q.get("onlyDefault") === "true";
+    const matching = seed.priorities.filter(
+      (p) =>
+        (!ids || ids.includes(p.id)) &&
+        (!name || p.name.toLowerCase().includes(name)) &&
+        (!onlyDefault || p.name === DEFAULT_PRIORITY),
+    );
+    const pageUrl = (at: number) =>
+      `${url}/rest/api/3/priority/search?maxResults=${maxResults}&startAt=${at}`;
+    const isLast = startAt + maxResults >= matching.length;
+    return {
+      self: pageUrl(startAt),
+      ...(isLast ? {} : { nextPage: pageUrl(startAt + maxResults) }),
+      maxResults,
+      startAt,
+      total: matching.length,
+      isLast,
+      values: matching.slice(startAt, startAt + maxResults).map(presentPriorityDetails),
+    };
   }
 
   interface SearchRequest {
@@ -941,6 +988,15 @@ function checkPropertyValue(serialized: string) {
 function nonNegativeInt(v: string | null): number | undefined {
   if (v === null || !/^[0-9]+$/.test(v)) return undefined;
   return Number(v);
+}
+
+/** A `startAt` / `maxResults` query parameter: absent is the default, anything but a whole number is a 400. */
+function pageParam(q: URLSearchParams, name: string, fallback: number): number {
+  const raw = q.get(name);
+  if (raw === null || raw === "") return fallback;
+  const n = nonNegativeInt(raw);
+  if (n === undefined) throw badRequest([`The value '${raw}' is not valid for the parameter '${name}'.`]);
+  return n;
 }
 
 function positiveInt(v: string | null): number | undefined {

@@ -1,4 +1,4 @@
-import { defineTool, tenantArgument } from "@gatehouse/kit";
+import { defineTool, tenantArgument, UpstreamError } from "@gatehouse/kit";
 import { quoteJql, withinProjects } from "@gatehouse/tickets";
 import { z } from "zod";
 import type { TicketDraftServices } from "../services.ts";
@@ -48,14 +48,21 @@ export const searchTickets = defineTool({
     // The user's words are one quoted JQL value, ANDed with the tenant's projects.
     const jql = `${withinProjects(projects, `text ~ ${quoteJql(args.text)}`)} ORDER BY created DESC`;
     const res = (await jira.call(ctx, "search.jql", (c) =>
-      c.issueSearch.searchForIssuesUsingJqlEnhancedSearchPost({
+      c.issueSearch.searchAndReconsileIssuesUsingJqlPost({
         jql,
         maxResults: args.limit,
         fields: ["summary", "status", "project"],
       }),
-    )) as SearchResult;
+    )) as SearchResult | null;
+    // Jira always lists the issues found, if none; an answer without that list is not "no tickets".
+    if (!Array.isArray(res?.issues))
+      throw new UpstreamError(
+        "Jira answered something unreadable to the search; try again",
+        undefined,
+        false,
+      );
     return {
-      tickets: (res.issues ?? []).map((i) => {
+      tickets: res.issues.map((i) => {
         const project = i.fields?.project?.key ?? (i.key ?? "").split("-")[0] ?? "";
         return {
           key: i.key ?? "",
