@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI_MAIN } from "../support/cli.ts";
+import { CLI_MAIN, runCli } from "../support/cli.ts";
 import { connectWithSignIn } from "../support/oauth-client.ts";
 import { type ToolResult, textOf } from "../support/results.ts";
 import { EMEA_ORDER } from "../support/servers.ts";
@@ -108,6 +108,20 @@ describe("gatehouse start (the README's first command)", () => {
     }
   });
 
+  it("lets commands from another shell reach its ports without GATEHOUSE_PORT_OFFSET", () => {
+    // As from a second terminal, or a stdio server launched by MCP Inspector's CLI (which passes no
+    // GATEHOUSE_* variables on): only the data directory is shared.
+    const r = runCli(["token", "--user", "alice", "--server", "order-lookup"], {
+      GATEHOUSE_DATA_DIR: dataDir,
+      GATEHOUSE_PORT_OFFSET: "",
+      GATEHOUSE_ISSUER: "",
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const claims = decodeJwt(r.stdout.trim());
+    expect(claims.aud).toBe(urls["order-lookup"]);
+    expect(claims.iss).toBe(urls.issuer);
+  });
+
   it("stops everything on Ctrl-C and exits cleanly", async () => {
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     child.kill("SIGINT");
@@ -117,5 +131,7 @@ describe("gatehouse start (the README's first command)", () => {
       () => "refused",
     );
     expect(refused).toBe("refused");
+    // Stopped: commands fall back to the unshifted ports again.
+    expect(existsSync(join(dataDir, "running.json"))).toBe(false);
   });
 });
