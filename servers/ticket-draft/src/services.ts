@@ -1,4 +1,4 @@
-import { ToolError } from "@gatehouse/kit";
+import { ToolError, toolsFor } from "@gatehouse/kit";
 import type { DraftsRepository, JiraGateway } from "@gatehouse/tickets";
 
 export interface TicketDraftServices {
@@ -17,3 +17,6 @@ export function requireProjectOfTenant(jira: JiraGateway, project: string, tenan
     );
   }
 }
+
+/** ticket-draft's `defineTool`: handlers get `ctx.services` typed as TicketDraftServices. */
+export const defineDraftTool = toolsFor<TicketDraftServices>();

@@ -1,3 +1,4 @@
+import { toolsFor } from "@gatehouse/kit";
 import type { DraftsRepository, JiraGateway } from "@gatehouse/tickets";
 import type { Sends } from "./sends.ts";
 
@@ -7,3 +8,6 @@ export interface TicketSendServices {
   sends: Sends;
   close(): Promise<void>;
 }
+
+/** ticket-send's `defineTool`: handlers get `ctx.services` typed as TicketSendServices. */
+export const defineSendTool = toolsFor<TicketSendServices>();

@@ -1,4 +1,4 @@
-import { defineTool, tenantArgument } from "@gatehouse/kit";
+import { tenantArgument } from "@gatehouse/kit";
 import {
   draftDescription,
   draftView,
@@ -9,7 +9,7 @@ import {
   toDraftView,
 } from "@gatehouse/tickets";
 import { z } from "zod";
-import { requireProjectOfTenant, type TicketDraftServices } from "../services.ts";
+import { defineDraftTool, requireProjectOfTenant } from "../services.ts";
 import { validateInJira } from "../validate-in-jira.ts";
 
 const input = z.object({
@@ -31,7 +31,7 @@ const input = z.object({
   tenant: tenantArgument,
 });
 
-export const createTicketDraft = defineTool({
+export const createTicketDraft = defineDraftTool({
   name: "create_ticket_draft",
   title: "Draft a Jira ticket",
   description:
@@ -41,11 +41,8 @@ export const createTicketDraft = defineTool({
   input,
   output: z.object({ draft: draftView }),
   records: (out) => [{ type: "ticket_draft", id: out.draft.draft_id, tenant: out.draft.tenant }],
-  handler: async (
-    args,
-    ctx: { services: TicketDraftServices; identity: { user: string } } & Parameters<typeof validateInJira>[1],
-  ) => {
-    const tenant = args.tenant!;
+  handler: async (args, ctx) => {
+    const tenant = args.tenant;
     requireProjectOfTenant(ctx.services.jira, args.project, tenant);
     await validateInJira(ctx.services.jira, ctx, args.project, args.issue_type, args.comment_on ?? null);
     const draft = await ctx.services.drafts.create(tenant, ctx.identity.user, {

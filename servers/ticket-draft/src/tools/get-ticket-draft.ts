@@ -1,9 +1,8 @@
-import { defineTool } from "@gatehouse/kit";
 import { draftId, draftView, toDraftView } from "@gatehouse/tickets";
 import { z } from "zod";
-import type { TicketDraftServices } from "../services.ts";
+import { defineDraftTool } from "../services.ts";
 
-export const getTicketDraft = defineTool({
+export const getTicketDraft = defineDraftTool({
   name: "get_ticket_draft",
   title: "Get a ticket draft",
   description: "One ticket draft with its content hash and whether it was sent.",
@@ -12,7 +11,7 @@ export const getTicketDraft = defineTool({
   input: z.object({ draft_id: draftId }),
   output: z.object({ draft: draftView }),
   records: (out) => [{ type: "ticket_draft", id: out.draft.draft_id, tenant: out.draft.tenant }],
-  handler: async (args, ctx: { services: TicketDraftServices }) => ({
+  handler: async (args, ctx) => ({
     draft: toDraftView(await ctx.services.drafts.require(args.draft_id)),
   }),
 });

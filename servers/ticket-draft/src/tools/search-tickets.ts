@@ -1,7 +1,7 @@
-import { defineTool, tenantArgument, UpstreamError } from "@gatehouse/kit";
+import { tenantArgument, UpstreamError } from "@gatehouse/kit";
 import { quoteJql, withinProjects } from "@gatehouse/tickets";
 import { z } from "zod";
-import type { TicketDraftServices } from "../services.ts";
+import { defineDraftTool } from "../services.ts";
 
 const input = z.object({
   text: z.string().trim().min(2).max(200).describe("Words to find in existing tickets' text"),
@@ -28,7 +28,7 @@ interface SearchResult {
   }>;
 }
 
-export const searchTickets = defineTool({
+export const searchTickets = defineDraftTool({
   name: "search_tickets",
   title: "Search existing Jira tickets",
   description:
@@ -38,12 +38,9 @@ export const searchTickets = defineTool({
   input,
   output,
   records: (out) => out.tickets.map((t) => ({ type: "ticket", id: t.key, tenant: t.tenant })),
-  handler: async (
-    args,
-    ctx: { services: TicketDraftServices } & Parameters<TicketDraftServices["jira"]["call"]>[0],
-  ) => {
+  handler: async (args, ctx) => {
     const jira = ctx.services.jira;
-    const projects = jira.settings.projectsByTenant.get(args.tenant!) ?? [];
+    const projects = jira.settings.projectsByTenant.get(args.tenant) ?? [];
     if (projects.length === 0) return { tickets: [] };
     // The user's words are one quoted JQL value, ANDed with the tenant's projects.
     const jql = `${withinProjects(projects, `text ~ ${quoteJql(args.text)}`)} ORDER BY created DESC`;

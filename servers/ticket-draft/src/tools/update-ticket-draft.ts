@@ -1,7 +1,6 @@
-import { defineTool } from "@gatehouse/kit";
 import { draftDescription, draftId, draftView, label, priority, toDraftView } from "@gatehouse/tickets";
 import { z } from "zod";
-import { requireProjectOfTenant, type TicketDraftServices } from "../services.ts";
+import { defineDraftTool, requireProjectOfTenant } from "../services.ts";
 import { validateInJira } from "../validate-in-jira.ts";
 
 const input = z.object({
@@ -13,7 +12,7 @@ const input = z.object({
   labels: z.array(label).max(10).optional(),
 });
 
-export const updateTicketDraft = defineTool({
+export const updateTicketDraft = defineDraftTool({
   name: "update_ticket_draft",
   title: "Change a ticket draft",
   description:
@@ -22,15 +21,12 @@ export const updateTicketDraft = defineTool({
   scope: "tickets:draft",
   input,
   output: z.object({ draft: draftView }),
-  target: async (args, ctx: { services: TicketDraftServices }) => {
+  target: async (args, ctx) => {
     const d = await ctx.services.drafts.get(args.draft_id);
     return d && { type: "ticket_draft", id: d.id, tenant: d.tenant };
   },
   records: (out) => [{ type: "ticket_draft", id: out.draft.draft_id, tenant: out.draft.tenant }],
-  handler: async (
-    args,
-    ctx: { services: TicketDraftServices; identity: { user: string } } & Parameters<typeof validateInJira>[1],
-  ) => {
+  handler: async (args, ctx) => {
     const current = await ctx.services.drafts.require(args.draft_id);
     requireProjectOfTenant(ctx.services.jira, current.project, current.tenant);
     if (args.issue_type) await validateInJira(ctx.services.jira, ctx, current.project, args.issue_type, null);

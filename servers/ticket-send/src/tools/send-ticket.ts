@@ -1,8 +1,7 @@
-import { defineTool } from "@gatehouse/kit";
 import { draftId, jiraRequestFor } from "@gatehouse/tickets";
 import { z } from "zod";
-import { type Sends, subjectOf } from "../sends.ts";
-import type { TicketSendServices } from "../services.ts";
+import { subjectOf } from "../sends.ts";
+import { defineSendTool } from "../services.ts";
 
 const input = z.object({
   draft_id: draftId,
@@ -25,7 +24,7 @@ const output = z.object({
   approved_by: z.string().nullable(),
 });
 
-export const sendTicket = defineTool({
+export const sendTicket = defineSendTool({
   name: "send_ticket",
   title: "Send an approved ticket draft to Jira",
   description:
@@ -34,25 +33,18 @@ export const sendTicket = defineTool({
   scope: "tickets:send",
   input,
   output,
-  target: async (args, ctx: { services: TicketSendServices }) => {
+  target: async (args, ctx) => {
     const d = await ctx.services.drafts.get(args.draft_id);
     return d && { type: "ticket_draft", id: d.id, tenant: d.tenant };
   },
   // What this call would send: the draft as stored, once any earlier attempt is settled. A draft already
   // filed needs no approval (the call only replays its result); a dry run sends nothing.
-  approval: async (args, ctx: { services: TicketSendServices } & Parameters<Sends["settle"]>[0]) => {
+  approval: async (args, ctx) => {
     if (args.dry_run) return null;
     const settled = await ctx.services.sends.settle(ctx, args.draft_id);
     return "sent" in settled ? null : subjectOf(settled.open);
   },
-  handler: async (
-    args,
-    ctx: {
-      services: TicketSendServices;
-      identity: { user: string };
-      approval?: Parameters<Sends["send"]>[2];
-    } & Parameters<Sends["send"]>[0],
-  ) => {
+  handler: async (args, ctx) => {
     if (args.dry_run) {
       const draft = await ctx.services.drafts.require(args.draft_id);
       return {
