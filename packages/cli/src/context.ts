@@ -1,5 +1,5 @@
 import { AuditLog, KillSwitches } from "@gatehouse/governance";
-import { loadIdentities } from "@gatehouse/sandbox";
+import { loadIdentities } from "@gatehouse/sandbox/identities";
 import { defaultDataDir, migrateToLatest, openStore, type Store } from "@gatehouse/store";
 import { sandboxPort } from "./ports.ts";
 import { UsageError } from "./usage-error.ts";

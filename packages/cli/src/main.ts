@@ -1,18 +1,17 @@
+import { enableCompileCache } from "node:module";
 import { parseArgs } from "node:util";
-import { approveCommand } from "./commands/approve.ts";
-import { auditTail, auditTrace, auditVerify } from "./commands/audit.ts";
-import { conformanceCommand } from "./commands/conformance.ts";
-import { desktopConfigCommand } from "./commands/desktop-config.ts";
-import { killSwitchCommand } from "./commands/killswitch.ts";
-import { startCommand } from "./commands/start.ts";
-import { stdioCommand } from "./commands/stdio.ts";
-import { tokenCommand } from "./commands/token.ts";
-import { cliContext, dataDirOf, err, out } from "./context.ts";
-import { adoptRunningOffset } from "./ports.ts";
-import { servers } from "./servers.ts";
 import { UsageError } from "./usage-error.ts";
 
-const help = () => `gatehouse — run and operate the Gatehouse MCP servers
+// Node keeps compiled modules (type-stripped TypeScript included) on disk, so later runs skip stripping and
+// compiling them. It has to be on before anything else loads: everything below is imported dynamically,
+// and each command loads only its own modules (`stdio order-lookup` needs neither the other servers'
+// stand-ins, Prisma, the identity provider nor the conformance runner).
+enableCompileCache();
+const { cliContext, dataDirOf, err, out } = await import("./context.ts");
+
+const help = (
+  servers: () => Array<{ name: string }>,
+) => `gatehouse — run and operate the Gatehouse MCP servers
 
   start                                   issuer + every server on loopback HTTP (embedded store unless DATABASE_URL)
   stdio <server> --user <id> [--ttl <s>]  serve one server over stdio (Claude Desktop, MCP Inspector) as a sandbox
@@ -108,7 +107,7 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parsed;
   const [command, sub, arg] = positionals;
   if (values.help || !command) {
-    out(help());
+    out(help((await import("./servers.ts")).servers));
     return 0;
   }
   const spec = COMMANDS[command];
@@ -131,16 +130,17 @@ async function main(argv: string[]): Promise<number> {
         .join(" ")}; run gatehouse --help`,
     );
 
-  if (command !== "start") adoptRunningOffset(dataDirOf());
+  if (command !== "start") (await import("./ports.ts")).adoptRunningOffset(dataDirOf());
   const ctx = cliContext();
   switch (command) {
     case "start":
-      return startCommand(ctx);
+      return (await import("./commands/start.ts")).startCommand(ctx);
     case "stdio":
-      return stdioCommand(ctx, sub, values);
+      return (await import("./commands/stdio.ts")).stdioCommand(ctx, sub, values);
     case "token":
-      return tokenCommand(ctx, values);
-    case "audit":
+      return (await import("./commands/token.ts")).tokenCommand(ctx, values);
+    case "audit": {
+      const { auditTail, auditTrace, auditVerify } = await import("./commands/audit.ts");
       if (sub === "verify" || sub === "tail") {
         if (arg !== undefined)
           throw new UsageError(`unexpected argument "${arg}" after gatehouse audit ${sub}`);
@@ -155,15 +155,16 @@ async function main(argv: string[]): Promise<number> {
       throw new UsageError(
         `${sub ? `unknown audit command "${sub}"; ` : ""}usage: gatehouse audit verify | tail [-n N] [--follow] | trace <correlation-id|draft-id>`,
       );
+    }
     case "approve":
     case "reject":
-      return approveCommand(ctx, command, sub, values);
+      return (await import("./commands/approve.ts")).approveCommand(ctx, command, sub, values);
     case "killswitch":
-      return killSwitchCommand(ctx, sub, arg, values);
+      return (await import("./commands/killswitch.ts")).killSwitchCommand(ctx, sub, arg, values);
     case "conformance":
-      return conformanceCommand(ctx, sub, values);
+      return (await import("./commands/conformance.ts")).conformanceCommand(ctx, sub, values);
     case "desktop-config":
-      return desktopConfigCommand(ctx, values);
+      return (await import("./commands/desktop-config.ts")).desktopConfigCommand(ctx, values);
     default:
       throw new UsageError(`unknown command "${command}"; run gatehouse --help`);
   }

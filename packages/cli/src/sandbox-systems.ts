@@ -1,16 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import {
-  ensureOrdersDatabase,
-  HUBSPOT_SANDBOX_TOKEN,
-  JIRA_SANDBOX_API_TOKEN,
-  JIRA_SANDBOX_EMAIL,
-  type RunningHubSpot,
-  type RunningJira,
-  startHubSpotSandbox,
-  startJiraSandbox,
-} from "@gatehouse/sandbox";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+// Only the types here: each stand-in (and Prisma, for the orders database) is loaded when it is needed, so
+// `gatehouse stdio` for one server loads none of the others' (most of a stdio cold start otherwise).
+import type { RunningHubSpot } from "@gatehouse/sandbox/hubspot";
+import type { RunningJira } from "@gatehouse/sandbox/jira";
 
 /** The company systems the servers talk to, as sandbox stand-ins on loopback. */
 export interface SandboxSystems {
@@ -56,12 +50,21 @@ export async function startSandboxSystems(
   },
 ): Promise<SandboxSystems & { ordersCreated: boolean }> {
   const ordersDb = join(dataDir, "orders.db");
-  const orders = opts.needOrders === false ? { created: false } : await ensureOrdersDatabase(ordersDb);
+  // An existing database is used as it is (what ensureOrdersDatabase does too): Prisma is loaded only to
+  // create and seed one.
+  const orders =
+    opts.needOrders === false || existsSync(resolve(ordersDb))
+      ? { created: false }
+      : await (await import("@gatehouse/sandbox/orders")).ensureOrdersDatabase(ordersDb);
   const share = opts.share ?? false;
   let hubspot: { url: string; close(): Promise<void> } | undefined;
   let jira: { url: string; close(): Promise<void> } | undefined;
+  let hubspotToken = "";
+  let jiraCredentials = { email: "", apiToken: "" };
   try {
     if (opts.needHubSpot && !process.env.HUBSPOT_ACCESS_TOKEN) {
+      const { HUBSPOT_SANDBOX_TOKEN, startHubSpotSandbox } = await import("@gatehouse/sandbox/hubspot");
+      hubspotToken = HUBSPOT_SANDBOX_TOKEN;
       hubspot = await startOrShare<RunningHubSpot>(
         (port) => startHubSpotSandbox({ port }),
         opts.hubspotPort,
@@ -69,6 +72,10 @@ export async function startSandboxSystems(
       );
     }
     if (opts.needJira && !process.env.JIRA_BASE_URL) {
+      const { JIRA_SANDBOX_API_TOKEN, JIRA_SANDBOX_EMAIL, startJiraSandbox } = await import(
+        "@gatehouse/sandbox/jira"
+      );
+      jiraCredentials = { email: JIRA_SANDBOX_EMAIL, apiToken: JIRA_SANDBOX_API_TOKEN };
       jira = await startOrShare<RunningJira>((port) => startJiraSandbox({ port }), opts.jiraPort, share);
     }
   } catch (err) {
@@ -79,8 +86,8 @@ export async function startSandboxSystems(
     ordersDb,
     dataDir,
     ordersCreated: orders.created,
-    hubspot: hubspot ? { url: hubspot.url, token: HUBSPOT_SANDBOX_TOKEN } : undefined,
-    jira: jira ? { url: jira.url, email: JIRA_SANDBOX_EMAIL, apiToken: JIRA_SANDBOX_API_TOKEN } : undefined,
+    hubspot: hubspot ? { url: hubspot.url, token: hubspotToken } : undefined,
+    jira: jira ? { url: jira.url, ...jiraCredentials } : undefined,
     close: async () => {
       await hubspot?.close();
       await jira?.close();

@@ -1,4 +1,6 @@
 import { relative } from "node:path";
+import { mintToken } from "@gatehouse/sandbox/issuer";
+import { loadOrCreateIssuerKeys } from "@gatehouse/sandbox/issuer-keys";
 import {
   CONFORMANCE_REQUIREMENTS,
   compareWithBaseline,
@@ -7,8 +9,7 @@ import {
   readExpectedFailures,
   runConformance,
   startBearerProxy,
-} from "@gatehouse/kit/testing";
-import { loadOrCreateIssuerKeys, mintToken } from "@gatehouse/sandbox";
+} from "@gatehouse/testing";
 import { type CliContext, err, out } from "../context.ts";
 import { defaultResourceUrl, findServer, REPO_ROOT, UsageError } from "../servers.ts";
 

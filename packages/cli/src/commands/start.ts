@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { type ServerDefinition, type SpawnedServer, serverScopes, spawnHttpServer } from "@gatehouse/kit";
-import { startIssuer } from "@gatehouse/sandbox";
+import { startIssuer } from "@gatehouse/sandbox/issuer";
 import { describeUrl } from "@gatehouse/store";
 import { type CliContext, err, out, withStore } from "../context.ts";
 import { portOffset, recordRunningSandbox, sandboxPort } from "../ports.ts";

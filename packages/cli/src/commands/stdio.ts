@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { runServer } from "@gatehouse/kit";
-import { loadOrCreateIssuerKeys, mintToken } from "@gatehouse/sandbox";
+import { mintToken } from "@gatehouse/sandbox/issuer";
+import { loadOrCreateIssuerKeys } from "@gatehouse/sandbox/issuer-keys";
 import { type CliContext, err, requireSeededUser } from "../context.ts";
 import { sandboxPort } from "../ports.ts";
 import { startSandboxSystems } from "../sandbox-systems.ts";

@@ -1,4 +1,5 @@
-import { loadOrCreateIssuerKeys, mintToken } from "@gatehouse/sandbox";
+import { mintToken } from "@gatehouse/sandbox/issuer";
+import { loadOrCreateIssuerKeys } from "@gatehouse/sandbox/issuer-keys";
 import { type CliContext, err, out, requireSeededUser } from "../context.ts";
 import { defaultResourceUrl, findServer, UsageError } from "../servers.ts";
 
