@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { type RunningJira, startJiraSandbox } from "@gatehouse/sandbox";
 import {
   connectHttp,
   createTestEnvironment,
@@ -6,8 +7,7 @@ import {
   spawnHttpServer,
   standInEnv,
   type TestEnvironment,
-} from "@gatehouse/kit/testing";
-import { type RunningJira, startJiraSandbox } from "@gatehouse/sandbox";
+} from "@gatehouse/testing";
 import type { Client } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCliAsync } from "../support/cli.ts";

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { AuditLog, type AuditRecord, hashRecord } from "@gatehouse/governance";
-import { createTestEnvironment, type TestEnvironment } from "@gatehouse/kit/testing";
+import { createTestEnvironment, type TestEnvironment } from "@gatehouse/testing";
 import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { storeMatrix } from "../setup/stores.ts";

@@ -3,7 +3,7 @@ import {
   type SpawnedServer,
   spawnHttpServer,
   type TestEnvironment,
-} from "@gatehouse/kit/testing";
+} from "@gatehouse/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { callToolBody, MCP_HEADERS, rawRequest } from "../support/http.ts";
 import { ORDER_LOOKUP_ENTRY, RELAXED_LIMITS } from "../support/servers.ts";

@@ -1,5 +1,5 @@
 import { AuditLog } from "@gatehouse/governance";
-import { createTestEnvironment, type TestEnvironment } from "@gatehouse/kit/testing";
+import { createTestEnvironment, type TestEnvironment } from "@gatehouse/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { storeMatrix } from "../setup/stores.ts";
 import { runCli } from "../support/cli.ts";

@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
-import { spawnHttpServer, TEST_ORDERS_DB } from "@gatehouse/kit/testing";
 import { ensureOrdersDatabase } from "@gatehouse/sandbox";
+import { spawnHttpServer, TEST_ORDERS_DB } from "@gatehouse/testing";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { describe, expect, it } from "vitest";
 import { EMEA_ORDER } from "../support/servers.ts";

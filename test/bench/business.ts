@@ -20,14 +20,14 @@
  * handshakes are part of its number.
  */
 import { randomBytes } from "node:crypto";
+import { startHubSpotSandbox, startJiraSandbox } from "@gatehouse/sandbox";
 import {
   connectHttp,
   createTestEnvironment,
   type SpawnedServer,
   spawnHttpServer,
   type TestEnvironment,
-} from "@gatehouse/kit/testing";
-import { startHubSpotSandbox, startJiraSandbox } from "@gatehouse/sandbox";
+} from "@gatehouse/testing";
 import type { Client } from "@modelcontextprotocol/client";
 import {
   BUSINESS_ENTRY,

@@ -36,7 +36,7 @@ import {
   createTestEnvironment,
   spawnHttpServer,
   type TestEnvironment,
-} from "@gatehouse/kit/testing";
+} from "@gatehouse/testing";
 import type { Client } from "@modelcontextprotocol/client";
 import { EMEA_ORDER, ORDER_LOOKUP_ENTRY, RELAXED_LIMITS } from "../support/servers.ts";
 import { benchBusiness } from "./business.ts";

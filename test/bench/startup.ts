@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { spawnHttpServer } from "@gatehouse/kit/testing";
+import { spawnHttpServer } from "@gatehouse/testing";
 import { fmt, median } from "./common.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");

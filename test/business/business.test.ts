@@ -1,18 +1,18 @@
 import { randomBytes } from "node:crypto";
 import {
+  type RunningHubSpot,
+  type RunningJira,
+  startHubSpotSandbox,
+  startJiraSandbox,
+} from "@gatehouse/sandbox";
+import {
   connectHttp,
   createTestEnvironment,
   type SpawnedServer,
   spawnHttpServer,
   standInEnv,
   type TestEnvironment,
-} from "@gatehouse/kit/testing";
-import {
-  type RunningHubSpot,
-  type RunningJira,
-  startHubSpotSandbox,
-  startJiraSandbox,
-} from "@gatehouse/sandbox";
+} from "@gatehouse/testing";
 import type { Client } from "@modelcontextprotocol/client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { callToolBody, MCP_HEADERS, rawRequest } from "../support/http.ts";

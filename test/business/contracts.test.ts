@@ -1,17 +1,17 @@
 import {
+  type RunningHubSpot,
+  type RunningJira,
+  startHubSpotSandbox,
+  startJiraSandbox,
+} from "@gatehouse/sandbox";
+import {
   connectHttp,
   createTestEnvironment,
   type SpawnedServer,
   spawnHttpServer,
   standInEnv,
   type TestEnvironment,
-} from "@gatehouse/kit/testing";
-import {
-  type RunningHubSpot,
-  type RunningJira,
-  startHubSpotSandbox,
-  startJiraSandbox,
-} from "@gatehouse/sandbox";
+} from "@gatehouse/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { PRODUCER_CONTRACTS } from "../../servers/business/src/producer-contracts.ts";

@@ -14,14 +14,14 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { loadIdentities, mintToken } from "@gatehouse/sandbox";
 import {
   connectHttp,
   createTestEnvironment,
   type SpawnedServer,
   spawnHttpServer,
   type TestEnvironment,
-} from "@gatehouse/kit/testing";
-import { loadIdentities, mintToken } from "@gatehouse/sandbox";
+} from "@gatehouse/testing";
 import type { Client } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { discoverServers } from "../../packages/cli/src/servers.ts";
@@ -90,9 +90,10 @@ describe("pnpm gen server: a new governed server from templates/server", () => {
     copyFileSync(join(ROOT, "packages", "sandbox", "identities.json"), identities);
     generated = await gen("server", name, "--dir", dir, "--identities", identities);
     if (generated.status !== 0) return;
-    // What `pnpm install` would do for the new package: link its two dependencies.
+    // What `pnpm install` would do for the new package: link its dependencies (test tooling as a dev one).
     mkdirSync(join(dir, "node_modules", "@gatehouse"), { recursive: true });
     symlinkSync(join(ROOT, "packages", "kit"), join(dir, "node_modules", "@gatehouse", "kit"), "dir");
+    symlinkSync(join(ROOT, "packages", "testing"), join(dir, "node_modules", "@gatehouse", "testing"), "dir");
     symlinkSync(
       realpathSync(join(ROOT, "packages", "kit", "node_modules", "zod")),
       join(dir, "node_modules", "zod"),
@@ -134,7 +135,7 @@ describe("pnpm gen server: a new governed server from templates/server", () => {
     expect(generated.stdout).toContain("next steps:");
     expect(generated.stdout).toContain("pnpm install");
     const test = readFileSync(join(dir, "test", "server.test.ts"), "utf8");
-    expect(test).toContain('from "@gatehouse/kit/testing"');
+    expect(test).toContain('from "@gatehouse/testing"');
     expect(test).toMatch(/describeGovernedServer\(\w+, \{ entry: /);
   });
 

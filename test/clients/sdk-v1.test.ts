@@ -1,5 +1,5 @@
 import { annotationsFor } from "@gatehouse/kit";
-import { createTestEnvironment, type TestEnvironment } from "@gatehouse/kit/testing";
+import { createTestEnvironment, type TestEnvironment } from "@gatehouse/testing";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";

@@ -1,5 +1,5 @@
 import { annotationsFor } from "@gatehouse/kit";
-import { createTestEnvironment, type TestEnvironment } from "@gatehouse/kit/testing";
+import { createTestEnvironment, type TestEnvironment } from "@gatehouse/testing";
 import { Client, type ClientOptions, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -17,7 +17,7 @@ import {
   spawnHttpServer,
   startBearerProxy,
   type TestEnvironment,
-} from "@gatehouse/kit/testing";
+} from "@gatehouse/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));

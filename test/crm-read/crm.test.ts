@@ -1,11 +1,11 @@
+import { type RunningHubSpot, startHubSpotSandbox } from "@gatehouse/sandbox";
 import {
   connectHttp,
   createTestEnvironment,
   type SpawnedServer,
   spawnHttpServer,
   type TestEnvironment,
-} from "@gatehouse/kit/testing";
-import { type RunningHubSpot, startHubSpotSandbox } from "@gatehouse/sandbox";
+} from "@gatehouse/testing";
 import type { Client } from "@modelcontextprotocol/client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { outcomeEvent, textOf } from "../support/results.ts";

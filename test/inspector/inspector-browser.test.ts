@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createTestEnvironment, type TestEnvironment } from "@gatehouse/kit/testing";
+import { createTestEnvironment, type TestEnvironment } from "@gatehouse/testing";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ENTRIES, type ServerName, startAllServers } from "../support/all-servers.ts";

@@ -1,5 +1,5 @@
 import { annotationsFor } from "@gatehouse/kit";
-import { createTestEnvironment, type TestEnvironment } from "@gatehouse/kit/testing";
+import { createTestEnvironment, type TestEnvironment } from "@gatehouse/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENTRIES, type ServerName, startAllServers } from "../support/all-servers.ts";
 import { CLI_MAIN } from "../support/cli.ts";

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
-import { createTestEnvironment, type SpawnedServer, type TestEnvironment } from "@gatehouse/kit/testing";
 import { TOKEN_EXCHANGE_GRANT } from "@gatehouse/sandbox";
+import { createTestEnvironment, type SpawnedServer, type TestEnvironment } from "@gatehouse/testing";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServerName, startAllServers } from "../support/all-servers.ts";

@@ -3,7 +3,7 @@ import {
   type SpawnedServer,
   spawnHttpServer,
   type TestEnvironment,
-} from "@gatehouse/kit/testing";
+} from "@gatehouse/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storeMatrix } from "../setup/stores.ts";
 import { callToolBody, MCP_HEADERS, rawRequest } from "../support/http.ts";

@@ -6,7 +6,7 @@ import {
   spawnHttpServer,
   TEST_ORDERS_DB,
   type TestEnvironment,
-} from "@gatehouse/kit/testing";
+} from "@gatehouse/testing";
 import type { Client } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storeMatrix } from "../setup/stores.ts";

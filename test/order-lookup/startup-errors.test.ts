@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TEST_ORDERS_DB } from "@gatehouse/kit/testing";
 import { ensureOrdersDatabase } from "@gatehouse/sandbox";
+import { TEST_ORDERS_DB } from "@gatehouse/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ORDER_LOOKUP_ENTRY } from "../support/servers.ts";
 

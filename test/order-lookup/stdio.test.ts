@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { connectStdio, createTestEnvironment, type TestEnvironment } from "@gatehouse/kit/testing";
+import { connectStdio, createTestEnvironment, type TestEnvironment } from "@gatehouse/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { outcomeEvent, textOf } from "../support/results.ts";
 import { EMEA_ORDER, NA_ORDER, ORDER_LOOKUP_ENTRY } from "../support/servers.ts";

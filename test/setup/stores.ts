@@ -1,4 +1,4 @@
-import type { StoreKind } from "@gatehouse/kit/testing";
+import type { StoreKind } from "@gatehouse/testing";
 import { inject } from "vitest";
 
 /** The stores every store-matrix suite runs against: SQLite always, PostgreSQL where the setup started one. */

@@ -1,12 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { serverScopes } from "@gatehouse/kit";
-import {
-  type SpawnedServer,
-  spawnHttpServer,
-  standInEnv,
-  type TestEnvironment,
-} from "@gatehouse/kit/testing";
 import { startHubSpotSandbox, startJiraSandbox } from "@gatehouse/sandbox";
+import { type SpawnedServer, spawnHttpServer, standInEnv, type TestEnvironment } from "@gatehouse/testing";
 import {
   BUSINESS_ENTRY,
   CRM_READ_ENTRY,

@@ -1,5 +1,5 @@
-import type { SpawnedServer, TestEnvironment } from "@gatehouse/kit/testing";
 import type { RunningJira } from "@gatehouse/sandbox";
+import type { SpawnedServer, TestEnvironment } from "@gatehouse/testing";
 import { RELAXED_LIMITS } from "./servers.ts";
 
 /** The environment ticket-draft and ticket-send need to join a test world and its Jira stand-in. */

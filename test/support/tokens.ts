@@ -1,4 +1,4 @@
-import type { TestEnvironment } from "@gatehouse/kit/testing";
+import type { TestEnvironment } from "@gatehouse/testing";
 import { generateKeyPair, SignJWT } from "jose";
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");

@@ -1,12 +1,12 @@
 import { verifyAuditChain } from "@gatehouse/governance";
+import { type RunningJira, startJiraSandbox } from "@gatehouse/sandbox";
 import {
   connectHttp,
   createTestEnvironment,
   type SpawnedServer,
   spawnHttpServer,
   type TestEnvironment,
-} from "@gatehouse/kit/testing";
-import { type RunningJira, startJiraSandbox } from "@gatehouse/sandbox";
+} from "@gatehouse/testing";
 import type { Client } from "@modelcontextprotocol/client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { storeMatrix } from "../setup/stores.ts";

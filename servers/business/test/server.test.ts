@@ -1,4 +1,4 @@
-import { describeGovernedServer } from "@gatehouse/kit/testing";
+import { describeGovernedServer } from "@gatehouse/testing";
 import { business } from "../src/server.ts";
 
 describeGovernedServer(business, {

@@ -1,8 +1,8 @@
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TEST_ORDERS_DB } from "@gatehouse/kit/testing";
 import { ensureOrdersDatabase } from "@gatehouse/sandbox";
+import { TEST_ORDERS_DB } from "@gatehouse/testing";
 import SQLite from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isoNow, Orders } from "../src/orders.ts";

@@ -1,4 +1,4 @@
-export { announceServing, type SpawnedServer, spawnHttpServer } from "../spawn-server.ts";
+export { type SpawnedServer, spawnHttpServer } from "@gatehouse/kit";
 export { connectHttp, connectStdio, type Era } from "./clients.ts";
 export {
   type BearerProxy,

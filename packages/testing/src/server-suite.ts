@@ -1,5 +1,18 @@
 import { dirname, join, relative } from "node:path";
 import {
+  annotationsFor,
+  listTools,
+  protectedResourceMetadataUrl,
+  SCOPE_NAME,
+  type ServerDefinition,
+  type Services,
+  type SpawnedServer,
+  spawnHttpServer,
+  TOOL_NAME,
+  type ToolDefinition,
+  type ToolListing,
+} from "@gatehouse/kit";
+import {
   defaultScopes,
   loadIdentities,
   type RunningHubSpot,
@@ -9,12 +22,6 @@ import {
 } from "@gatehouse/sandbox";
 import type { Client } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ServerDefinition, Services } from "../define-server.ts";
-import { annotationsFor, SCOPE_NAME, TOOL_NAME, type ToolDefinition } from "../define-tool.ts";
-import { protectedResourceMetadataUrl } from "../http-transport.ts";
-import { listTools, type ToolListing } from "../mcp-server.ts";
-import type { SpawnedServer } from "../spawn-server.ts";
-import { spawnHttpServer } from "../spawn-server.ts";
 import { connectHttp } from "./clients.ts";
 import {
   type BearerProxy,

@@ -29,7 +29,6 @@ export const EXPECTED_FAILURES_DIR = join(
   "..",
   "..",
   "..",
-  "..",
   "test",
   "conformance",
 );
