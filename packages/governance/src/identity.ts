@@ -17,13 +17,21 @@ export class AuthError extends Error {
   readonly code: AuthErrorCode;
   readonly description: string;
   readonly requiredScope?: string;
+  /** The request carried no credentials at all (RFC 6750: its challenge names no error). */
+  readonly noCredentials: boolean;
 
-  constructor(code: AuthErrorCode, description: string, requiredScope?: string) {
+  constructor(code: AuthErrorCode, description: string, requiredScope?: string, noCredentials = false) {
     super(description);
     this.code = code;
     this.description = description;
     this.requiredScope = requiredScope;
+    this.noCredentials = noCredentials;
     this.name = "AuthError";
+  }
+
+  /** A request that presented no access token. */
+  static noToken(): AuthError {
+    return new AuthError("invalid_token", "no access token was presented", undefined, true);
   }
 
   get status(): number {

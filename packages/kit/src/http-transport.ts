@@ -139,7 +139,7 @@ export async function startHttp(opts: {
     }
     const parts = [`resource_metadata="${metadataUrl}"`];
     // RFC 6750: a request without credentials gets the bare challenge, without an error code.
-    if (err.description !== "no access token was presented") {
+    if (!err.noCredentials) {
       parts.unshift(`error="${err.code}"`, `error_description="${err.description.replace(/"/g, "'")}"`);
     }
     if (err.requiredScope) parts.push(`scope="${err.requiredScope}"`);
@@ -194,7 +194,7 @@ export async function startHttp(opts: {
     }
 
     const header = req.headers.authorization;
-    if (!header) return reject(req, res, new AuthError("invalid_token", "no access token was presented"));
+    if (!header) return reject(req, res, AuthError.noToken());
     const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)$/i.exec(header);
     if (!match?.[1])
       return reject(

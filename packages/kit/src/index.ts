@@ -1,4 +1,5 @@
 export type { ApprovalSource } from "./approval-routes.ts";
+export { type CallOutcome, META_OUTCOME, outcomeOf, type Stage } from "./call-outcome.ts";
 export { type KitConfig, loadKitConfig } from "./config.ts";
 export {
   defineServer,
@@ -25,9 +26,9 @@ export { protectedResourceMetadataUrl } from "./http-transport.ts";
 export { identifier } from "./identifier.ts";
 export { serveFromCommandLine } from "./main.ts";
 export { listTools, type ToolListing } from "./mcp-server.ts";
-export { ToolError } from "./pipeline.ts";
 export { type RunningServer, runServer } from "./run-server.ts";
 export { type SpawnedServer, spawnHttpServer } from "./spawn-server.ts";
+export { ToolError, type ToolErrorCode } from "./tool-error.ts";
 export {
   META_CORRELATION_ID,
   META_PROMPT,

@@ -2,6 +2,7 @@ import { AuthError, type Identity } from "@gatehouse/governance";
 import { ProtocolError, ProtocolErrorCode, Server, type ServerContext } from "@modelcontextprotocol/server";
 import type { Logger } from "pino";
 import { z } from "zod";
+import { META_OUTCOME } from "./call-outcome.ts";
 import type { ServerDefinition, Services } from "./define-server.ts";
 import { annotationsFor, type ToolDefinition } from "./define-tool.ts";
 import type { Governance } from "./governance-context.ts";
@@ -116,6 +117,7 @@ export function createMcpServerFactory<S extends Services>(parts: McpServerParts
         _meta: {
           [META_CORRELATION_ID]: trace.correlationId,
           "io.gatehouse/audit-event": result.auditId,
+          [META_OUTCOME]: result.outcome,
           traceparent: trace.traceparent,
         },
       };

@@ -10,8 +10,10 @@ import {
 import type { Logger } from "pino";
 import type { z } from "zod";
 import { MAX_ARGUMENT_DEPTH, nestsDeeperThan } from "./argument-depth.ts";
+import type { CallOutcome, Stage } from "./call-outcome.ts";
 import type { RecordRef, ToolContext, ToolDefinition } from "./define-tool.ts";
 import type { Governance } from "./governance-context.ts";
+import { ToolError } from "./tool-error.ts";
 import type { TraceContext } from "./trace-context.ts";
 
 /** The outcome of one governed call, independent of the MCP SDK's types. */
@@ -20,6 +22,7 @@ export interface PipelineResult {
   text: string;
   structuredContent?: Record<string, unknown>;
   auditId: string;
+  outcome: CallOutcome;
 }
 
 export interface CallInput {
@@ -35,16 +38,6 @@ export interface CallInput {
   /** Passed to handlers of servers that exchange tokens. */
   callerToken?: string;
 }
-
-type Stage =
-  | "input"
-  | "kill_switch"
-  | "rate_limit"
-  | "policy"
-  | "approval"
-  | "record_policy"
-  | "handler"
-  | "egress";
 
 const MAX_PROMPT = 2000;
 
@@ -94,13 +87,16 @@ export async function runGovernedCall<S>(
   let approvalId: string | undefined;
   const finish = async (
     type: "tool.completed" | "tool.denied" | "tool.failed",
-    stage: Stage | "done",
+    stage: Stage,
     text: string,
     extra: {
       policyIds?: string[];
       decision?: "allow" | "deny";
       detail?: Record<string, unknown>;
       structured?: Record<string, unknown>;
+      /** The error behind a failure, for its machine-readable code. */
+      error?: unknown;
+      retryAfterSeconds?: number;
     } = {},
   ): Promise<PipelineResult> => {
     const event = await gov.audit.append({
@@ -122,12 +118,42 @@ export async function runGovernedCall<S>(
     });
     // The audit trail is the record of every call; the log line is for debugging only.
     log.debug({ audit: event.id, tool: tool.name, outcome: event.outcome }, "tool call");
+    const code = extra.error instanceof ToolError ? extra.error.code : undefined;
     return {
       isError: type !== "tool.completed",
       text,
       structuredContent: extra.structured,
       auditId: event.id,
+      outcome: {
+        status: type === "tool.completed" ? "completed" : type === "tool.denied" ? "denied" : "failed",
+        stage,
+        ...(extra.decision ? { decision: extra.decision } : {}),
+        ...(extra.policyIds ? { policyIds: extra.policyIds } : {}),
+        ...(extra.retryAfterSeconds !== undefined ? { retryAfterSeconds: extra.retryAfterSeconds } : {}),
+        ...(code ? { code } : {}),
+      },
     };
+  };
+
+  /** Record policy, for the record a call acts on (5a) and every record in a result (8): the refusal, if any. */
+  const recordRefusal = (rec: RecordRef, forTenant: string, verb: "act in" | "read") => {
+    const rd = gov.policy.decide({
+      action: "read_record",
+      identity,
+      record: { recordType: rec.type, id: rec.id, tenant: rec.tenant },
+      targetTenant: forTenant,
+    });
+    if (rd.allow) return undefined;
+    return finish(
+      "tool.denied",
+      "record_policy",
+      `${rec.type} ${rec.id} is in tenant ${rec.tenant}; you may ${verb} ${identity.tenant}`,
+      {
+        decision: "deny",
+        policyIds: rd.policyIds,
+        detail: { record: `${rec.type}/${rec.id}`, recordTenant: rec.tenant },
+      },
+    );
   };
 
   // 1. Input: validated against the tool's schema; unknown fields are refused, not ignored.
@@ -169,6 +195,7 @@ export async function runGovernedCall<S>(
       `rate limit reached for this ${rate.bucket}; retry after ${rate.retryAfterSeconds} s`,
       {
         decision: "deny",
+        retryAfterSeconds: rate.retryAfterSeconds,
         detail: { bucket: rate.bucket, retryAfterSeconds: rate.retryAfterSeconds },
       },
     );
@@ -221,29 +248,12 @@ export async function runGovernedCall<S>(
     } catch (err) {
       return finish("tool.failed", "record_policy", failureMessage(err, "target lookup failed"), {
         decision: "allow",
+        error: err,
         policyIds: decision.policyIds,
       });
     }
-    if (target) {
-      const rd = gov.policy.decide({
-        action: "read_record",
-        identity,
-        record: { recordType: target.type, id: target.id, tenant: target.tenant },
-        targetTenant: target.tenant,
-      });
-      if (!rd.allow) {
-        return finish(
-          "tool.denied",
-          "record_policy",
-          `${target.type} ${target.id} is in tenant ${target.tenant}; you may act in ${identity.tenant}`,
-          {
-            decision: "deny",
-            policyIds: rd.policyIds,
-            detail: { record: `${target.type}/${target.id}`, recordTenant: target.tenant },
-          },
-        );
-      }
-    }
+    const refused = target && recordRefusal(target, target.tenant, "act in");
+    if (refused) return refused;
   }
 
   let approval: ToolContext<S>["approval"];
@@ -254,6 +264,7 @@ export async function runGovernedCall<S>(
     } catch (err) {
       return finish("tool.failed", "approval", failureMessage(err, "approval lookup failed"), {
         decision: "allow",
+        error: err,
         policyIds: decision.policyIds,
       });
     }
@@ -288,6 +299,7 @@ export async function runGovernedCall<S>(
   } catch (err) {
     return finish("tool.failed", "handler", failureMessage(err, "tool handler failed"), {
       decision: "allow",
+      error: err,
       policyIds: decision.policyIds,
     });
   }
@@ -304,24 +316,8 @@ export async function runGovernedCall<S>(
   // 8. Record policy: every record in the result must be visible to this caller.
   const records = tool.records ? tool.records(filtered.value as never) : [];
   for (const rec of distinctByTenant(records)) {
-    const rd = gov.policy.decide({
-      action: "read_record",
-      identity,
-      record: { recordType: rec.type, id: rec.id, tenant: rec.tenant },
-      targetTenant,
-    });
-    if (!rd.allow) {
-      return finish(
-        "tool.denied",
-        "record_policy",
-        `${rec.type} ${rec.id} is in tenant ${rec.tenant}; you may read ${identity.tenant}`,
-        {
-          decision: "deny",
-          policyIds: rd.policyIds,
-          detail: { record: `${rec.type}/${rec.id}`, recordTenant: rec.tenant },
-        },
-      );
-    }
+    const refused = recordRefusal(rec, targetTenant, "read");
+    if (refused) return refused;
   }
 
   // 9. Egress: PII/secret redaction by scope and policy, size cap.
@@ -376,9 +372,6 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal, message: string)
     );
   });
 }
-
-/** An error a handler raises on purpose: its message is safe and useful to show the caller. */
-export class ToolError extends Error {}
 
 function withDefaultTenant(
   tool: ToolDefinition<unknown, z.ZodObject, z.ZodObject>,

@@ -12,7 +12,7 @@ import {
   wrap,
 } from "cockatiel";
 import type { ToolContext } from "./define-tool.ts";
-import { ToolError } from "./pipeline.ts";
+import { ToolError } from "./tool-error.ts";
 
 export interface UpstreamConfig {
   /** Per attempt. */

@@ -66,7 +66,7 @@ export class DraftsRepository {
 
   async require(id: string): Promise<Draft> {
     const d = await this.get(id);
-    if (!d) throw new ToolError(`draft ${id} does not exist`);
+    if (!d) throw new ToolError(`draft ${id} does not exist`, { code: "not_found" });
     return d;
   }
 

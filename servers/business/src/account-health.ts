@@ -23,7 +23,7 @@ export async function accountHealth(
     crm = await down.call(ctx, "crm-read", "get_company", { company_id: input.company_id });
     if (!crm.ok && crm.reason === "refused") throw new ToolError(`refused by ${crm.message}`);
     if (!crm.ok && crm.reason === "not_found")
-      throw new ToolError(`company ${input.company_id} does not exist`);
+      throw new ToolError(`company ${input.company_id} does not exist`, { code: "not_found" });
     domains = crm.ok ? companyDomains(crm.value.company.domain, crm.value.company.additional_domains) : [];
     if (domains.length === 0)
       throw new ToolError("the CRM could not say which account this is (no usable domain); try again later");

@@ -1,5 +1,11 @@
 import { createHash } from "node:crypto";
-import { META_CORRELATION_ID, type ToolContext, ToolError } from "@gatehouse/kit";
+import {
+  type CallOutcome,
+  META_CORRELATION_ID,
+  outcomeOf,
+  type ToolContext,
+  ToolError,
+} from "@gatehouse/kit";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import type { z } from "zod";
 import {
@@ -171,12 +177,7 @@ export class Downstream {
           const text =
             (result.content as Array<{ text?: string }> | undefined)?.map((c) => c.text ?? "").join(" ") ??
             "";
-          const reason: Unavailable = /is in tenant|is not yours|may not|needs the .* scope/.test(text)
-            ? "refused"
-            : /does not exist/.test(text)
-              ? "not_found"
-              : "error";
-          return { ok: false, reason, message: `${server}: ${text}` };
+          return { ok: false, reason: unavailableReason(outcomeOf(result)), message: `${server}: ${text}` };
         }
         const parsed = contract.safeParse(result.structuredContent);
         if (!parsed.success) {
@@ -218,3 +219,15 @@ export class Downstream {
 }
 
 class ExchangeFailed extends Error {}
+
+/**
+ * Why a domain server's result is missing, from the outcome it sent as data (never from its wording): a
+ * policy or record-policy denial is a refusal, a handler's `not_found` is not found, anything else (a
+ * rate limit, a kill switch, a failure, a result with no outcome at all) is an error.
+ */
+export function unavailableReason(outcome: CallOutcome | undefined): Unavailable {
+  if (outcome?.status === "denied" && (outcome.stage === "policy" || outcome.stage === "record_policy"))
+    return "refused";
+  if (outcome?.status === "failed" && outcome.code === "not_found") return "not_found";
+  return "error";
+}

@@ -20,7 +20,8 @@ export async function escalationBrief(
   const got = await down.call(ctx, "order-lookup", "get_order", { order_id: orderId });
   if (!got.ok) {
     if (got.reason === "refused") throw new ToolError(`refused by ${got.message}`);
-    if (got.reason === "not_found") throw new ToolError(`order ${orderId} does not exist`);
+    if (got.reason === "not_found")
+      throw new ToolError(`order ${orderId} does not exist`, { code: "not_found" });
     throw new ToolError(`the orders system could not be asked (${got.reason}); try again shortly`);
   }
   const order = got.value.order;

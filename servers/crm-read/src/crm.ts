@@ -188,7 +188,7 @@ export class Crm {
       )) as typeof company;
     } catch (err) {
       if (err instanceof ToolError && err.message === "HubSpot has no such record.")
-        throw new ToolError(`company ${companyId} does not exist`);
+        throw new ToolError(`company ${companyId} does not exist`, { code: "not_found" });
       throw err;
     }
     const contactIds = (company.associations?.contacts?.results ?? []).map((r) => r.id);

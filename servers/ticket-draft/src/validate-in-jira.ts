@@ -57,7 +57,7 @@ export async function validateInJira(
       );
     } catch (err) {
       if (err instanceof UpstreamError && err.status === 404)
-        throw new ToolError(`issue ${commentOn} does not exist`);
+        throw new ToolError(`issue ${commentOn} does not exist`, { code: "not_found" });
       throw err;
     }
     if (!isObject(issue) || typeof issue.key !== "string") throw unreadable(`issue ${commentOn}`);

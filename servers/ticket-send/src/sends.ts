@@ -142,7 +142,7 @@ export class Sends {
       this.store,
       trx.selectFrom("ticket_drafts").selectAll().where("id", "=", draftId),
     ).executeTakeFirst();
-    if (!row) throw new ToolError(`draft ${draftId} does not exist`);
+    if (!row) throw new ToolError(`draft ${draftId} does not exist`, { code: "not_found" });
     return draftFromRow(row);
   }
 

@@ -67,7 +67,7 @@ export const getOrder = defineOrderTool({
   records: (out) => [{ type: "order", id: out.order.order_id, tenant: out.order.tenant }],
   handler: async (args, ctx) => {
     const o = await ctx.services.orders.order(args.order_id);
-    if (!o) throw new ToolError(`order ${args.order_id} does not exist`);
+    if (!o) throw new ToolError(`order ${args.order_id} does not exist`, { code: "not_found" });
     return {
       order: {
         order_id: o.id,
