@@ -27,38 +27,41 @@ export async function startCommand(ctx: CliContext): Promise<number> {
   step(
     `store: ${ctx.databaseUrl ? `PostgreSQL ${describeUrl(ctx.databaseUrl)}` : `embedded SQLite in ${ctx.dataDir}`}`,
   );
-  try {
-    await withStore(ctx, async () => undefined);
-  } catch (e) {
-    err(`the store could not be opened: ${(e as Error).message}`);
-    return 1;
-  }
   const all = servers();
-  let definitions: ServerDefinition[];
-  try {
-    // Each definition must match its package.json "gatehouse" block (name and port): fail here, clearly.
-    definitions = await Promise.all(all.map((s) => s.load()));
-  } catch (e) {
-    err((e as Error).message);
-    return 1;
-  }
   const declared = (system: SystemName) => all.some((s) => s.systems.includes(system));
   step(
     "sandbox systems: orders database (created and seeded by Prisma on first start), HubSpot and Jira stand-ins",
   );
-  let systems: Awaited<ReturnType<typeof startSandboxSystems>>;
-  try {
-    systems = await startSandboxSystems(ctx.dataDir, {
+  // The store, the servers' definitions and the sandbox systems do not depend on one another: all at once.
+  const [opened, loaded, started] = await Promise.allSettled([
+    withStore(ctx, async () => undefined),
+    // Each definition must match its package.json "gatehouse" block (name and port): fail here, clearly.
+    Promise.all(all.map((s) => s.load())),
+    startSandboxSystems(ctx.dataDir, {
       hubspotPort: sandboxPort("hubspot"),
       jiraPort: sandboxPort("jira"),
       needOrders: declared("orders"),
       needHubSpot: declared("hubspot"),
       needJira: declared("jira"),
-    });
-  } catch (e) {
-    err(explain("sandbox systems", sandboxPort("hubspot"), e as Error));
+    }),
+  ]);
+  if (opened.status === "rejected" || loaded.status === "rejected" || started.status === "rejected") {
+    err(
+      opened.status === "rejected"
+        ? `the store could not be opened: ${(opened.reason as Error).message}`
+        : loaded.status === "rejected"
+          ? (loaded.reason as Error).message
+          : explain(
+              "sandbox systems",
+              sandboxPort("hubspot"),
+              (started as PromiseRejectedResult).reason as Error,
+            ),
+    );
+    if (started.status === "fulfilled") await started.value.close();
     return 1;
   }
+  const definitions: ServerDefinition[] = loaded.value;
+  const systems = started.value;
   if (declared("orders")) step(`  orders: ${systems.ordersCreated ? "seeded" : "using"} ${systems.ordersDb}`);
   if (declared("hubspot"))
     step(
@@ -69,8 +72,9 @@ export async function startCommand(ctx: CliContext): Promise<number> {
 
   const issuerPort = Number(new URL(ctx.issuer).port || sandboxPort("issuer"));
   step(`sandbox identity provider on ${ctx.issuer}`);
-  let issuer: Awaited<ReturnType<typeof startIssuer>>;
-  try {
+  // Servers fetch the issuer's keys on their first call, not at start: the issuer (in this process) and
+  // the servers (each its own process) start at the same time, the servers all at once.
+  const issuerStarted = (async () => {
     // Servers that act for callers (business) may exchange tokens for every other server's audience.
     const exchangeClients = Object.fromEntries(
       all
@@ -84,7 +88,7 @@ export async function startCommand(ctx: CliContext): Promise<number> {
           },
         ]),
     );
-    issuer = await startIssuer({
+    return startIssuer({
       dataDir: ctx.dataDir,
       port: issuerPort,
       publicUrl: ctx.issuer,
@@ -94,13 +98,40 @@ export async function startCommand(ctx: CliContext): Promise<number> {
         all.map((s, i) => [defaultResourceUrl(s), { scopes: serverScopes(definitions[i]!) }]),
       ),
     });
-  } catch (e) {
-    err(explain("identity provider", issuerPort, e as Error));
+  })();
+  for (const s of all) step(`${s.name} on ${defaultResourceUrl(s)}`);
+  const spawned = await Promise.allSettled(
+    all.map((s) =>
+      spawnHttpServer(s.entry, {
+        GATEHOUSE_PORT: String(serverPort(s)),
+        // What the issuer announces as its URL (its public URL).
+        GATEHOUSE_ISSUER: ctx.issuer,
+        GATEHOUSE_DATA_DIR: ctx.dataDir,
+        ...s.env(systems),
+        LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+      }),
+    ),
+  );
+  const [issuerOutcome] = await Promise.allSettled([issuerStarted]);
+  const running: Array<{ name: string; server: SpawnedServer }> = [];
+  spawned.forEach((r, i) => {
+    if (r.status === "fulfilled") running.push({ name: all[i]!.name, server: r.value });
+  });
+  const failures: string[] = [];
+  if (issuerOutcome.status === "rejected")
+    failures.push(explain("identity provider", issuerPort, issuerOutcome.reason as Error));
+  spawned.forEach((r, i) => {
+    if (r.status === "rejected") failures.push(explain(all[i]!.name, serverPort(all[i]!), r.reason as Error));
+  });
+  if (issuerOutcome.status === "rejected" || failures.length > 0) {
+    for (const f of failures) err(f);
+    await Promise.all(running.map((r) => r.server.stop()));
+    if (issuerOutcome.status === "fulfilled") await issuerOutcome.value.close();
     await systems.close();
     return 1;
   }
+  const issuer = issuerOutcome.value;
 
-  const running: Array<{ name: string; server: SpawnedServer }> = [];
   let forget: () => void = () => undefined;
   const stopAll = async () => {
     forget();
@@ -108,26 +139,11 @@ export async function startCommand(ctx: CliContext): Promise<number> {
     await issuer.close();
     await systems.close();
   };
-  for (const s of all) {
-    step(`${s.name} on ${defaultResourceUrl(s)}`);
-    try {
-      const server = await spawnHttpServer(s.entry, {
-        GATEHOUSE_PORT: String(serverPort(s)),
-        GATEHOUSE_ISSUER: issuer.url,
-        GATEHOUSE_DATA_DIR: ctx.dataDir,
-        ...s.env(systems),
-        LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
-      });
-      running.push({ name: s.name, server });
-      server.process.once("exit", (code) => {
-        err(`${s.name} stopped unexpectedly (exit ${code}); stopping everything`);
-        void stopAll().then(() => process.exit(1));
-      });
-    } catch (e) {
-      err(explain(s.name, serverPort(s), e as Error));
-      await stopAll();
-      return 1;
-    }
+  for (const r of running) {
+    r.server.process.once("exit", (code) => {
+      err(`${r.name} stopped unexpectedly (exit ${code}); stopping everything`);
+      void stopAll().then(() => process.exit(1));
+    });
   }
 
   // Other shells' commands (and stdio servers launched by MCP clients) find these ports through it.
