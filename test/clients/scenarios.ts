@@ -1,7 +1,8 @@
+import { annotationsFor } from "@gatehouse/kit";
 import { expect } from "vitest";
-import type { ServerName } from "../support/all-servers.ts";
+import { ENTRIES, type ServerName } from "../support/all-servers.ts";
 import { type ToolResult, textOf } from "../support/results.ts";
-import { EMEA_ORDER, NA_ORDER } from "../support/servers.ts";
+import { definitionOf, EMEA_ORDER, NA_ORDER } from "../support/servers.ts";
 
 /** What the client suites share: calls alice makes through whichever MCP client is under test. */
 export type Call = (server: ServerName, name: string, args: Record<string, unknown>) => Promise<ToolResult>;
@@ -68,4 +69,19 @@ export async function expectRefusals(call: Call): Promise<void> {
   expect(textOf(bool)).toBe(
     "invalid arguments for get_company: company_id: a company id must be a string (or a whole number of 0 or more)",
   );
+}
+
+/** The server lists exactly its defined tools, each with its title and the annotations its kind implies. */
+export async function expectDefinedTools(
+  server: ServerName,
+  tools: Array<{ name: string; annotations?: unknown }>,
+): Promise<void> {
+  const defined = (await definitionOf(ENTRIES[server])).tools;
+  expect(tools.map((t) => t.name)).toEqual(defined.map((t) => t.name));
+  for (const t of defined) {
+    expect(tools.find((l) => l.name === t.name)?.annotations).toEqual({
+      title: t.title,
+      ...annotationsFor(t.kind),
+    });
+  }
 }

@@ -1,15 +1,14 @@
-import { annotationsFor } from "@gatehouse/kit";
 import { createTestEnvironment, type TestEnvironment } from "@gatehouse/testing";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ENTRIES, type ServerName, startAllServers } from "../support/all-servers.ts";
+import { type ServerName, startAllServers } from "../support/all-servers.ts";
 import { CLI_MAIN } from "../support/cli.ts";
 import type { ToolResult } from "../support/results.ts";
-import { definitionOf, EMEA_ORDER, NA_ORDER } from "../support/servers.ts";
-import { ALICE_CALLS, type Call, expectRefusals, SERVERS } from "./scenarios.ts";
+import { EMEA_ORDER, NA_ORDER } from "../support/servers.ts";
+import { ALICE_CALLS, type Call, expectDefinedTools, expectRefusals, SERVERS } from "./scenarios.ts";
 
 const clientInfo = { name: "gatehouse-sdk-v1-test", version: "1.0.0" };
 
@@ -56,15 +55,7 @@ describe("MCP SDK 1.x client over Streamable HTTP", () => {
       const { client, transport } = clients.get(name)!;
       expect(client.getServerVersion()?.name).toBe(name);
       expect(transport.protocolVersion).toBe(LATEST_PROTOCOL_VERSION);
-      const { tools } = await client.listTools();
-      const defined = (await definitionOf(ENTRIES[name])).tools;
-      expect(tools.map((t) => t.name)).toEqual(defined.map((t) => t.name));
-      for (const t of defined) {
-        expect(tools.find((l) => l.name === t.name)?.annotations).toEqual({
-          title: t.title,
-          ...annotationsFor(t.kind),
-        });
-      }
+      await expectDefinedTools(name, (await client.listTools()).tools);
     },
   );
 

@@ -1,13 +1,12 @@
-import { annotationsFor } from "@gatehouse/kit";
 import { createTestEnvironment, type TestEnvironment } from "@gatehouse/testing";
 import { Client, type ClientOptions, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ENTRIES, type ServerName, startAllServers } from "../support/all-servers.ts";
+import { type ServerName, startAllServers } from "../support/all-servers.ts";
 import { CLI_MAIN } from "../support/cli.ts";
 import type { ToolResult } from "../support/results.ts";
-import { definitionOf, EMEA_ORDER, NA_ORDER } from "../support/servers.ts";
-import { ALICE_CALLS, type Call, expectRefusals, SERVERS } from "./scenarios.ts";
+import { EMEA_ORDER, NA_ORDER } from "../support/servers.ts";
+import { ALICE_CALLS, type Call, expectDefinedTools, expectRefusals, SERVERS } from "./scenarios.ts";
 
 /**
  * How the SDK v2 client chooses its protocol (see its ClientOptions): `versionNegotiation.mode` defaults to
@@ -72,15 +71,7 @@ describe.each(ERAS)("MCP SDK v2 client $label over Streamable HTTP", ({ options,
       expect(client.getProtocolEra()).toBe(era);
       expect(client.getNegotiatedProtocolVersion()).toBe(version);
       expect(client.getServerVersion()?.name).toBe(name);
-      const { tools } = await client.listTools();
-      const defined = (await definitionOf(ENTRIES[name])).tools;
-      expect(tools.map((t) => t.name)).toEqual(defined.map((t) => t.name));
-      for (const t of defined) {
-        expect(tools.find((l) => l.name === t.name)?.annotations).toEqual({
-          title: t.title,
-          ...annotationsFor(t.kind),
-        });
-      }
+      await expectDefinedTools(name, (await client.listTools()).tools);
     },
   );
 
