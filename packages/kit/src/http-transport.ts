@@ -13,7 +13,7 @@ import type { ApprovalRoutes } from "./approval-routes.ts";
 import { guardMessageDepth } from "./argument-depth.ts";
 import { type ServerDefinition, serverScopes } from "./define-server.ts";
 import type { Governance } from "./governance-context.ts";
-import { newTraceContext } from "./trace-context.ts";
+import { auditTraceFields, newTraceContext } from "./trace-context.ts";
 
 export interface HttpOptions {
   host: string;
@@ -128,10 +128,7 @@ export async function startHttp(opts: {
             source,
             userAgent: String(req.headers["user-agent"] ?? "").slice(0, 200),
           },
-          correlationId: trace.correlationId,
-          traceId: trace.traceId,
-          spanId: trace.spanId,
-          parentSpanId: trace.parentSpanId,
+          ...auditTraceFields(trace),
         },
       });
     } catch (auditErr) {

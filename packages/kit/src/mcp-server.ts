@@ -7,7 +7,13 @@ import type { ServerDefinition, Services } from "./define-server.ts";
 import { annotationsFor, type ToolDefinition } from "./define-tool.ts";
 import type { Governance } from "./governance-context.ts";
 import { runGovernedCall } from "./pipeline.ts";
-import { META_CORRELATION_ID, META_PROMPT, META_TRACEPARENT, newTraceContext } from "./trace-context.ts";
+import {
+  auditTraceFields,
+  META_CORRELATION_ID,
+  META_PROMPT,
+  META_TRACEPARENT,
+  newTraceContext,
+} from "./trace-context.ts";
 
 /** Resolves the caller of one request; throws (and audits) when there is none. */
 export type IdentityResolver = (ctx: ServerContext) => Promise<Identity>;
@@ -90,10 +96,7 @@ export function createMcpServerFactory<S extends Services>(parts: McpServerParts
           env: "stdio",
           outcome: err.code,
           detail: { reason: err.description },
-          correlationId: trace.correlationId,
-          traceId: trace.traceId,
-          spanId: trace.spanId,
-          parentSpanId: trace.parentSpanId,
+          ...auditTraceFields(trace),
         });
         throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `not authorized: ${err.description}`);
       }

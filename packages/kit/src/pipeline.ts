@@ -14,7 +14,7 @@ import type { CallOutcome, Stage } from "./call-outcome.ts";
 import type { RecordRef, ToolContext, ToolDefinition } from "./define-tool.ts";
 import type { Governance } from "./governance-context.ts";
 import { ToolError } from "./tool-error.ts";
-import type { TraceContext } from "./trace-context.ts";
+import { auditTraceFields, type TraceContext } from "./trace-context.ts";
 
 /** The outcome of one governed call, independent of the MCP SDK's types. */
 export interface PipelineResult {
@@ -62,10 +62,7 @@ export async function runGovernedCall<S>(
     server: call.server,
     tool: tool.name,
     identity,
-    correlationId: trace.correlationId,
-    traceId: trace.traceId,
-    spanId: trace.spanId,
-    parentSpanId: trace.parentSpanId,
+    ...auditTraceFields(trace),
   } satisfies Partial<AuditEventInput>;
 
   const requested = await gov.audit.append({

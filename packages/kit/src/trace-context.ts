@@ -32,3 +32,18 @@ export function newTraceContext(incoming: { traceparent?: unknown; correlationId
       : randomUUID();
   return { correlationId, traceId, spanId, parentSpanId, traceparent: `00-${traceId}-${spanId}-01` };
 }
+
+/** The fields of a trace context every audit event carries: the one mapping from a call's trace to the trail. */
+export function auditTraceFields(trace: TraceContext): {
+  correlationId: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+} {
+  return {
+    correlationId: trace.correlationId,
+    traceId: trace.traceId,
+    spanId: trace.spanId,
+    parentSpanId: trace.parentSpanId,
+  };
+}
