@@ -23,18 +23,26 @@ export interface TokenVerifierOptions {
 
 export interface TokenVerifier {
   verify(token: string): Promise<Identity>;
+  /** Whether the issuer's signing keys are in hand, fetching them if they are not (for readiness). */
+  keysReady(): Promise<boolean>;
 }
 
 export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
-  const keys: JWTVerifyGetKey =
+  const remote =
     "url" in opts.jwks
       ? createRemoteJWKSet(new URL(opts.jwks.url), { timeoutDuration: 5000, cooldownDuration: 30_000 })
-      : createLocalJWKSet(opts.jwks.keys);
+      : undefined;
+  const keys: JWTVerifyGetKey = remote ?? createLocalJWKSet((opts.jwks as { keys: JSONWebKeySet }).keys);
 
   // A verified token's identity, until the token expires: signature checks dominate per-call cost, and
   // agents reuse one token for many calls. Keyed by the whole token, so nothing unverified is trusted.
   const verified = new Map<string, { identity: Identity; exp: number }>();
   return {
+    async keysReady() {
+      if (!remote) return true;
+      if (remote.jwks() === undefined) await remote.reload().catch(() => undefined);
+      return remote.jwks() !== undefined;
+    },
     async verify(token) {
       const hit = verified.get(token);
       if (hit && hit.exp > Date.now() / 1000) return hit.identity;

@@ -22,7 +22,7 @@ export {
   toolsFor,
 } from "./define-tool.ts";
 export { createGovernance, type Governance } from "./governance-context.ts";
-export { protectedResourceMetadataUrl } from "./http-transport.ts";
+export { protectedResourceMetadataUrl } from "./http/protected-resource.ts";
 export { identifier } from "./identifier.ts";
 export { serveFromCommandLine } from "./main.ts";
 export { listTools, type ToolListing } from "./mcp-server.ts";

@@ -2,18 +2,13 @@ import { AuthError, type Identity } from "@gatehouse/governance";
 import { ProtocolError, ProtocolErrorCode, Server, type ServerContext } from "@modelcontextprotocol/server";
 import type { Logger } from "pino";
 import { z } from "zod";
+import type { AuthRefusals } from "./auth-refusals.ts";
 import { META_OUTCOME } from "./call-outcome.ts";
 import type { ServerDefinition, Services } from "./define-server.ts";
 import { annotationsFor, type ToolDefinition } from "./define-tool.ts";
 import type { Governance } from "./governance-context.ts";
 import { runGovernedCall } from "./pipeline.ts";
-import {
-  auditTraceFields,
-  META_CORRELATION_ID,
-  META_PROMPT,
-  META_TRACEPARENT,
-  newTraceContext,
-} from "./trace-context.ts";
+import { META_CORRELATION_ID, META_PROMPT, META_TRACEPARENT, newTraceContext } from "./trace-context.ts";
 
 /** Resolves the caller of one request; throws (and audits) when there is none. */
 export type IdentityResolver = (ctx: ServerContext) => Promise<Identity>;
@@ -47,6 +42,8 @@ export interface McpServerParts<S extends Services> {
   services: S;
   log: Logger;
   resolveIdentity: IdentityResolver;
+  /** Where a caller refused here (a token that no longer verifies) is audited. */
+  refusals: AuthRefusals;
   requestTimeoutMs: number;
   /** The stdio server's GATEHOUSE_TOKEN, for servers that exchange tokens. */
   stdioToken?: string;
@@ -88,15 +85,14 @@ export function createMcpServerFactory<S extends Services>(parts: McpServerParts
         identity = await parts.resolveIdentity(ctx);
       } catch (err) {
         if (!(err instanceof AuthError)) throw err;
-        // A stdio token that expired mid-session: refused like any other bad token, and audited.
-        await gov.audit.append({
-          type: "auth.rejected",
-          server: def.name,
+        // A stdio token that expired mid-session (or an HTTP one in the moment since the gate): refused
+        // like any other bad token, and audited in the same place.
+        await parts.refusals.record({
+          err,
+          source: ctx.http ? "http" : "stdio",
+          transport: ctx.http ? "http" : "stdio",
           tool: tool.name,
-          env: "stdio",
-          outcome: err.code,
-          detail: { reason: err.description },
-          ...auditTraceFields(trace),
+          trace,
         });
         throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `not authorized: ${err.description}`);
       }

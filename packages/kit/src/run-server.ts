@@ -1,15 +1,18 @@
 import { existsSync, readFileSync } from "node:fs";
-import { createTokenVerifier, type Identity } from "@gatehouse/governance";
+import { createTokenVerifier } from "@gatehouse/governance";
 import type { JSONWebKeySet } from "jose";
 import { approvalRoutes } from "./approval-routes.ts";
+import { AuthRefusals } from "./auth-refusals.ts";
 import { type KitConfig, loadKitConfig } from "./config.ts";
 import type { ServerDefinition, Services } from "./define-server.ts";
 import { createGovernance, type Governance, StartupError } from "./governance-context.ts";
-import { IDENTITY_KEY, type RunningHttp, startHttp } from "./http-transport.ts";
+import { type RunningHttp, startHttp } from "./http/http-transport.ts";
+import { stdioIdentity } from "./identity-resolvers.ts";
 import { createLogger } from "./logger.ts";
 import { createMcpServerFactory, type IdentityResolver } from "./mcp-server.ts";
+import { governanceReadiness } from "./readiness.ts";
 import { announceServing } from "./spawn-server.ts";
-import { startStdio, stdioIdentity } from "./stdio-transport.ts";
+import { startStdio } from "./stdio-transport.ts";
 
 export interface RunningServer {
   url?: string;
@@ -63,8 +66,16 @@ export async function runServer<S extends Services>(
     throw err;
   }
   const verifierFor = verifierFactory(config);
+  const refusals = new AuthRefusals({
+    server: def.name,
+    gov,
+    log,
+    intervalMs: config.authRefusalIntervalMs,
+  });
   const shutdown = async (http?: RunningHttp) => {
     await http?.close();
+    // The refusal counts held back this interval, written before the store closes.
+    await refusals.close();
     await services.close?.();
     await gov.store.close();
   };
@@ -77,6 +88,7 @@ export async function runServer<S extends Services>(
       log,
       requestTimeoutMs: config.requestTimeoutMs,
       resolveIdentity,
+      refusals,
       stdioToken,
     });
 
@@ -84,7 +96,7 @@ export async function runServer<S extends Services>(
     const resolve = stdioIdentity(config, () =>
       verifierFor(config.publicUrl ?? `http://127.0.0.1:${config.port}/mcp`),
     );
-    const handle = startStdio(factoryWith(() => resolve(), config.token));
+    const handle = startStdio(factoryWith(resolve, config.token));
     log.info({ store: gov.store.dialect }, "serving on stdio");
     return {
       config,
@@ -96,17 +108,12 @@ export async function runServer<S extends Services>(
     };
   }
 
-  const factory = factoryWith(async (ctx) => {
-    const identity = ctx.http?.authInfo?.extra?.[IDENTITY_KEY] as Identity | undefined;
-    // The HTTP layer verified the token before the MCP handler ran; no identity here is a wiring bug.
-    if (!identity) throw new Error("request reached the MCP handler without a verified identity");
-    return identity;
-  });
   const http = await startHttp({
     def: def as unknown as ServerDefinition,
-    gov,
     log,
-    factory,
+    factoryFor: (resolveIdentity) => factoryWith(resolveIdentity),
+    refusals,
+    readiness: governanceReadiness(gov),
     verifierFor,
     approvalRoutes: def.approvals ? approvalRoutes(def.name, def.approvals, services, gov) : undefined,
     http: {
@@ -118,7 +125,6 @@ export async function runServer<S extends Services>(
       allowedOrigins: config.allowedOrigins,
       maxBodyBytes: config.maxBodyBytes,
       requestTimeoutMs: config.requestTimeoutMs,
-      authRefusalIntervalMs: config.authRefusalIntervalMs,
     },
   }).catch(async (err: unknown) => {
     await shutdown();
