@@ -5,7 +5,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Identity, PolicyEngine, PolicyLoadError, type ToolResource } from "../src/index.ts";
 
-const ORDER_LOOKUP_POLICY = fileURLToPath(new URL("../../../servers/order-lookup/policy", import.meta.url));
+// A fixture shaped like order-lookup's policies, kept here so a server's edits cannot change these tests.
+const ORDER_LOOKUP_POLICY = fileURLToPath(new URL("./fixtures/policy", import.meta.url));
 
 function identity(overrides: Partial<Identity> = {}): Identity {
   return {

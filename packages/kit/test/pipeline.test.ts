@@ -9,7 +9,8 @@ import { z } from "zod";
 import { defineTool, type Governance, newTraceContext, ToolError } from "../src/index.ts";
 import { runGovernedCall } from "../src/pipeline.ts";
 
-const policyDir = join(import.meta.dirname, "..", "..", "..", "servers", "order-lookup", "policy");
+// Its own fixture, so a change to a server's policies cannot change what these tests mean.
+const policyDir = join(import.meta.dirname, "fixtures", "policy");
 const alice = {
   user: "alice",
   roles: ["support_agent"],
