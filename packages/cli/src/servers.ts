@@ -142,7 +142,7 @@ function serverEntry(dir: string, block: GatehouseBlock): ServerEntry {
       );
     if (def.defaultPort !== block.defaultPort)
       throw new UsageError(
-        `server ${name}: defaultPort is ${def.defaultPort} in src/server.ts but ${block.defaultPort} in package.json "gatehouse": they must match`,
+        `server ${name}: src/server.ts says defaultPort ${def.defaultPort}, package.json "gatehouse" says ${block.defaultPort}; take it from package.json (defaultPort: pkg.gatehouse.defaultPort)`,
       );
     return def;
   };

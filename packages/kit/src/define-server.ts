@@ -25,7 +25,10 @@ export interface ServerDefinition<S extends Services = Services> {
   version: string;
   title: string;
   instructions?: string;
-  /** The loopback port `gatehouse start` gives this server. */
+  /**
+   * The loopback port `gatehouse start` gives this server. Declared once, in the package.json "gatehouse"
+   * block (the CLI reads it there without importing the server); the definition passes that value on.
+   */
   defaultPort: number;
   /** This server's Cedar policy folder (the kit adds the shared base policies). */
   policyDir: string;

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { defineServer } from "@gatehouse/kit";
 import { z } from "zod";
+import pkg from "../package.json" with { type: "json" };
 import { Downstream } from "./downstream.ts";
 import type { BusinessServices } from "./services.ts";
 import { accountHealthTool } from "./tools/account-health.ts";
@@ -28,7 +29,8 @@ export const business = defineServer<BusinessServices>({
   title: "Business findings",
   instructions:
     "Answers business questions about accounts with structured findings built from CRM, orders and tickets, as you.",
-  defaultPort: 7105,
+  // Declared once, in package.json "gatehouse", where `gatehouse` finds it without importing this module.
+  defaultPort: pkg.gatehouse.defaultPort,
   policyDir: join(import.meta.dirname, "..", "policy"),
   tokenExchange: true,
   tools: [accountHealthTool, accountsAtRiskTool, orderEscalationBriefTool],

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { defineServer } from "@gatehouse/kit";
+import pkg from "../package.json" with { type: "json" };
 import { loadHubSpotConfig } from "./config.ts";
 import { Crm } from "./crm.ts";
 import { HubSpotGateway } from "./hubspot.ts";
@@ -15,7 +16,8 @@ export const crmRead = defineServer<CrmServices>({
   title: "CRM read",
   instructions:
     "Read-only access to the company's HubSpot CRM: companies, contacts and deals of your tenant.",
-  defaultPort: 7102,
+  // Declared once, in package.json "gatehouse", where `gatehouse` finds it without importing this module.
+  defaultPort: pkg.gatehouse.defaultPort,
   policyDir: join(import.meta.dirname, "..", "policy"),
   tools: [searchCompanies, getCompany, searchContacts, dealPipelineSummary],
   async services({ env }) {

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { defineServer } from "@gatehouse/kit";
+import pkg from "../package.json" with { type: "json" };
 import { Orders } from "./orders.ts";
 import { openOrdersDb } from "./orders-db.ts";
 import type { OrderLookupServices } from "./services.ts";
@@ -15,7 +16,8 @@ export const orderLookup = defineServer<OrderLookupServices>({
   title: "Order lookup",
   instructions:
     "Read-only access to the company's orders: customers, orders, shipments and invoices, limited to your tenant.",
-  defaultPort: 7101,
+  // Declared once, in package.json "gatehouse", where `gatehouse` finds it without importing this module.
+  defaultPort: pkg.gatehouse.defaultPort,
   policyDir: join(import.meta.dirname, "..", "policy"),
   tools: [searchCustomers, listCustomerOrders, getOrder, listLateOrders, listUnpaidInvoices],
   async services({ config, env }) {

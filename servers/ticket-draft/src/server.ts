@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { defineServer } from "@gatehouse/kit";
 import { DraftsRepository, JiraGateway } from "@gatehouse/tickets";
+import pkg from "../package.json" with { type: "json" };
 import type { TicketDraftServices } from "./services.ts";
 import { createTicketDraft } from "./tools/create-ticket-draft.ts";
 import { getTicketDraft } from "./tools/get-ticket-draft.ts";
@@ -14,7 +15,8 @@ export const ticketDraft = defineServer<TicketDraftServices>({
   title: "Ticket drafts",
   instructions:
     "Draft Jira tickets for your tenant. Drafts stay in Gatehouse; sending needs an approver and the ticket-send server.",
-  defaultPort: 7103,
+  // Declared once, in package.json "gatehouse", where `gatehouse` finds it without importing this module.
+  defaultPort: pkg.gatehouse.defaultPort,
   policyDir: join(import.meta.dirname, "..", "policy"),
   tools: [createTicketDraft, updateTicketDraft, getTicketDraft, listTicketDrafts, searchTickets],
   async services({ env, store, log }) {

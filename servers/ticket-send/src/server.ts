@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { defineServer } from "@gatehouse/kit";
 import { DraftsRepository, JiraGateway, jiraRequestFor, toDraftView } from "@gatehouse/tickets";
+import pkg from "../package.json" with { type: "json" };
 import { Sends, subjectOf } from "./sends.ts";
 import type { TicketSendServices } from "./services.ts";
 import { sendTicket } from "./tools/send-ticket.ts";
@@ -10,7 +11,8 @@ export const ticketSend = defineServer<TicketSendServices>({
   version: "0.1.0",
   title: "Ticket send",
   instructions: "Sends ticket drafts to Jira once a second person has approved them. It can do nothing else.",
-  defaultPort: 7104,
+  // Declared once, in package.json "gatehouse", where `gatehouse` finds it without importing this module.
+  defaultPort: pkg.gatehouse.defaultPort,
   policyDir: join(import.meta.dirname, "..", "policy"),
   tools: [sendTicket],
   approvals: {
