@@ -45,8 +45,16 @@ interface GatehouseBlock {
   systems: SystemName[];
 }
 
+/**
+ * A server's name as the prefix of its own settings: `business` → `BUSINESS`, `warehouse-read` →
+ * `WAREHOUSE_READ`, so each server's variables are its own (`BUSINESS_CLIENT_ID`, `WAREHOUSE_READ_…`).
+ */
+export function envPrefix(name: string): string {
+  return name.toUpperCase().replace(/-/g, "_");
+}
+
 /** The settings each system gives the servers that declare it. */
-const SYSTEM_ENV: Record<SystemName, (s: SandboxSystems) => Record<string, string>> = {
+const SYSTEM_ENV: Record<SystemName, (s: SandboxSystems, server: string) => Record<string, string>> = {
   orders: (s) => ({ ORDERS_DATABASE_URL: process.env.ORDERS_DATABASE_URL ?? `file:${s.ordersDb}` }),
   // A real private-app token in the environment means real HubSpot; otherwise the stand-in.
   hubspot: (s): Record<string, string> =>
@@ -54,25 +62,27 @@ const SYSTEM_ENV: Record<SystemName, (s: SandboxSystems) => Record<string, strin
   // Real Jira settings in the environment win; otherwise the stand-in's.
   jira: (s): Record<string, string> =>
     s.jira ? { JIRA_BASE_URL: s.jira.url, JIRA_EMAIL: s.jira.email, JIRA_API_TOKEN: s.jira.apiToken } : {},
-  // A server that acts for callers at other servers: its own client at the identity provider.
-  exchange: (s): Record<string, string> => ({
-    ...(process.env.BUSINESS_CLIENT_SECRET
-      ? {}
-      : {
-          BUSINESS_CLIENT_ID: "business",
-          BUSINESS_CLIENT_SECRET: exchangeClientSecret(s.dataDir, "business"),
-        }),
-    // Where the servers it acts at listen under `gatehouse start` (their ports move with
-    // GATEHOUSE_PORT_OFFSET), unless set explicitly: BUSINESS_ORDER_LOOKUP_URL, BUSINESS_CRM_READ_URL, …
-    ...Object.fromEntries(
-      servers()
-        .filter((o) => !o.systems.includes("exchange"))
-        .map(
-          (o) => [`BUSINESS_${o.name.toUpperCase().replace(/-/g, "_")}_URL`, defaultResourceUrl(o)] as const,
-        )
-        .filter(([key]) => !process.env[key]),
-    ),
-  }),
+  // A server that acts for callers at other servers: its own client at the identity provider, named
+  // after it, and its settings prefixed with its name (business: BUSINESS_CLIENT_ID, …).
+  exchange: (s, server): Record<string, string> => {
+    const prefix = envPrefix(server);
+    return {
+      ...(process.env[`${prefix}_CLIENT_SECRET`]
+        ? {}
+        : {
+            [`${prefix}_CLIENT_ID`]: server,
+            [`${prefix}_CLIENT_SECRET`]: exchangeClientSecret(s.dataDir, server),
+          }),
+      // Where the servers it acts at listen under `gatehouse start` (their ports move with
+      // GATEHOUSE_PORT_OFFSET), unless set explicitly: BUSINESS_ORDER_LOOKUP_URL, BUSINESS_CRM_READ_URL, …
+      ...Object.fromEntries(
+        servers()
+          .filter((o) => !o.systems.includes("exchange"))
+          .map((o) => [`${prefix}_${envPrefix(o.name)}_URL`, defaultResourceUrl(o)] as const)
+          .filter(([key]) => !process.env[key]),
+      ),
+    };
+  },
 };
 
 function parseBlock(file: string, block: unknown): GatehouseBlock {
@@ -157,7 +167,7 @@ function serverEntry(dir: string, block: GatehouseBlock): ServerEntry {
       loaded ??= load();
       return loaded;
     },
-    env: (s) => Object.assign({}, ...block.systems.map((system) => SYSTEM_ENV[system](s))),
+    env: (s) => Object.assign({}, ...block.systems.map((system) => SYSTEM_ENV[system](s, name))),
   };
 }
 

@@ -3,9 +3,17 @@ import { type ServerDefinition, type SpawnedServer, serverScopes, spawnHttpServe
 import { startIssuer } from "@gatehouse/sandbox/issuer";
 import { describeUrl } from "@gatehouse/store";
 import { type CliContext, err, out, withStore } from "../context.ts";
+import type { RunningFrontDoor } from "../front-door/index.ts";
 import { portOffset, recordRunningSandbox, sandboxPort } from "../ports.ts";
 import { exchangeClientSecret, startSandboxSystems } from "../sandbox-systems.ts";
-import { defaultResourceUrl, type SystemName, serverPort, servers } from "../servers.ts";
+import {
+  defaultResourceUrl as loopbackResourceUrl,
+  type ServerEntry,
+  type SystemName,
+  serverPort,
+  servers,
+} from "../servers.ts";
+import { frontDoorPlan } from "./start-front-door.ts";
 
 const step = (text: string) => err(`• ${text}`);
 
@@ -22,7 +30,12 @@ function explain(name: string, port: number, error: Error): string {
 }
 
 /** `gatehouse start`: the sandbox issuer and every server on loopback HTTP, on the embedded store by default. */
-export async function startCommand(ctx: CliContext): Promise<number> {
+export async function startCommand(ctx: CliContext, opts: { publicUrl?: string } = {}): Promise<number> {
+  // `--public-url` (or GATEHOUSE_PUBLIC_BASE_URL): everything behind one front door (HAProxy) for a tunnel;
+  // every resource URL, and so every audience, is <public URL>/<server>/mcp, and the issuer is <public URL>.
+  const publicUrl = opts.publicUrl ?? (process.env.GATEHOUSE_PUBLIC_BASE_URL || undefined);
+  const door = publicUrl ? frontDoorPlan(publicUrl) : undefined;
+  const defaultResourceUrl = (s: ServerEntry) => door?.resourceUrl(s) ?? loopbackResourceUrl(s);
   mkdirSync(ctx.dataDir, { recursive: true });
   step(
     `store: ${ctx.databaseUrl ? `PostgreSQL ${describeUrl(ctx.databaseUrl)}` : `embedded SQLite in ${ctx.dataDir}`}`,
@@ -71,18 +84,19 @@ export async function startCommand(ctx: CliContext): Promise<number> {
     step(`  Jira: ${systems.jira ? `stand-in on ${systems.jira.url}` : "real Jira (JIRA_BASE_URL is set)"}`);
 
   const issuerPort = Number(new URL(ctx.issuer).port || sandboxPort("issuer"));
-  step(`sandbox identity provider on ${ctx.issuer}`);
+  step(`sandbox identity provider on ${door?.issuer ?? ctx.issuer}`);
   // Servers fetch the issuer's keys on their first call, not at start: the issuer (in this process) and
   // the servers (each its own process) start at the same time, the servers all at once.
   const issuerStarted = (async () => {
-    // Servers that act for callers (business) may exchange tokens for every other server's audience.
+    // Servers that act for callers (business) may exchange tokens for every other server's audience,
+    // each as its own client, named after it.
     const exchangeClients = Object.fromEntries(
       all
         .filter((s) => s.systems.includes("exchange"))
         .map((s) => [
-          "business",
+          s.name,
           {
-            secret: exchangeClientSecret(ctx.dataDir, "business"),
+            secret: exchangeClientSecret(ctx.dataDir, s.name),
             resource: defaultResourceUrl(s),
             targets: all.filter((o) => o !== s).map(defaultResourceUrl),
           },
@@ -91,7 +105,7 @@ export async function startCommand(ctx: CliContext): Promise<number> {
     return startIssuer({
       dataDir: ctx.dataDir,
       port: issuerPort,
-      publicUrl: ctx.issuer,
+      publicUrl: door?.issuer ?? ctx.issuer,
       exchangeClients,
       // People sign in (authorization code + PKCE) to MCP clients for exactly these resources.
       resources: Object.fromEntries(
@@ -108,6 +122,7 @@ export async function startCommand(ctx: CliContext): Promise<number> {
         GATEHOUSE_ISSUER: ctx.issuer,
         GATEHOUSE_DATA_DIR: ctx.dataDir,
         ...s.env(systems),
+        ...door?.serverEnv(s, all, issuerPort),
         LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
       }),
     ),
@@ -131,10 +146,24 @@ export async function startCommand(ctx: CliContext): Promise<number> {
     return 1;
   }
   const issuer = issuerOutcome.value;
+  let frontDoor: RunningFrontDoor | undefined;
+  if (door) {
+    step(`front door (HAProxy) on http://${door.listenHost}:${door.listenPort} for ${door.publicBase}`);
+    try {
+      frontDoor = await door.start(all, issuerPort, ctx.dataDir);
+    } catch (e) {
+      err(`front door: ${(e as Error).message}`);
+      await Promise.all(running.map((r) => r.server.stop()));
+      await issuer.close();
+      await systems.close();
+      return 1;
+    }
+  }
 
   let forget: () => void = () => undefined;
   const stopAll = async () => {
     forget();
+    await frontDoor?.stop();
     await Promise.all(running.map((r) => r.server.stop()));
     await issuer.close();
     await systems.close();
@@ -146,6 +175,11 @@ export async function startCommand(ctx: CliContext): Promise<number> {
     });
   }
 
+  frontDoor?.process.once("exit", (code) => {
+    err(`the front door (HAProxy) stopped unexpectedly (exit ${code}); stopping everything`);
+    void stopAll().then(() => process.exit(1));
+  });
+
   // Other shells' commands (and stdio servers launched by MCP clients) find these ports through it.
   forget = recordRunningSandbox(ctx.dataDir, portOffset());
   out("");
@@ -153,6 +187,7 @@ export async function startCommand(ctx: CliContext): Promise<number> {
   out("");
   out(`  ${"server".padEnd(18)} url`);
   out(`  ${"issuer".padEnd(18)} ${issuer.url}`);
+  if (frontDoor) out(`  ${"front door".padEnd(18)} ${frontDoor.localUrl} (point the tunnel here)`);
   if (systems.hubspot) out(`  ${"hubspot (sandbox)".padEnd(18)} ${systems.hubspot.url}`);
   if (systems.jira) out(`  ${"jira (sandbox)".padEnd(18)} ${systems.jira.url}`);
   for (const r of running) out(`  ${r.name.padEnd(18)} ${r.server.url}`);
@@ -168,6 +203,7 @@ export async function startCommand(ctx: CliContext): Promise<number> {
     process.once("SIGTERM", resolve);
   });
   for (const r of running) r.server.process.removeAllListeners("exit");
+  frontDoor?.process.removeAllListeners("exit");
   await stopAll();
   return 0;
 }
