@@ -29,10 +29,13 @@ export {
   type ToolResource,
 } from "./policy-engine.ts";
 export {
+  memoryRateLimitStore,
   parseRateLimit,
+  type RateBucket,
   type RateDecision,
   type RateLimit,
   type RateLimitConfig,
+  type RateLimitStore,
   RateLimits,
 } from "./rate-limits.ts";
 export {
