@@ -29,6 +29,15 @@ const list = z
       : [],
   );
 
+/** A Redis URL, or unset ("" counts as unset). The value is never echoed: it may carry a password. */
+const redisUrl = z
+  .string()
+  .optional()
+  .transform((s) => s?.trim() || undefined)
+  .refine((s) => s === undefined || /^rediss?:\/\/[^/?#]/i.test(s), {
+    message: "must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379",
+  });
+
 const env = z.object({
   GATEHOUSE_ENV: z.enum(["local", "dev", "staging", "production"]).default("dev"),
   GATEHOUSE_HOST: z.string().default("127.0.0.1"),
@@ -39,6 +48,7 @@ const env = z.object({
   GATEHOUSE_JWKS_FILE: z.string().optional(),
   GATEHOUSE_DATA_DIR: z.string().optional(),
   DATABASE_URL: z.string().optional(),
+  REDIS_URL: redisUrl,
   GATEHOUSE_ALLOWED_HOSTS: list,
   GATEHOUSE_ALLOWED_ORIGINS: list,
   GATEHOUSE_RATE_LIMIT_USER: rateLimit("120/60s"),
@@ -81,6 +91,8 @@ export interface KitConfig {
   jwksFile?: string;
   dataDir: string;
   databaseUrl?: string;
+  /** Rate-limit counters shared by every replica; unset: in process. */
+  redisUrl?: string;
   allowedHosts: string[];
   allowedOrigins: string[];
   rateLimits: RateLimitConfig;
@@ -121,6 +133,7 @@ export function loadKitConfig(defaultPort: number, source: NodeJS.ProcessEnv = p
     jwksFile: e.GATEHOUSE_JWKS_FILE,
     dataDir,
     databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
     allowedHosts: e.GATEHOUSE_ALLOWED_HOSTS,
     allowedOrigins: e.GATEHOUSE_ALLOWED_ORIGINS,
     rateLimits: {

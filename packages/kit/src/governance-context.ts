@@ -37,9 +37,36 @@ function databaseProblem(err: unknown, location: string): string {
   return unreachable(code || "connection failed");
 }
 
-export async function createGovernance(config: KitConfig, policyDirs: string[]): Promise<Governance> {
+/**
+ * The rate limits: in process, or with REDIS_URL in Redis, shared by every replica of this server (its
+ * name keeps one server's buckets apart from another's). Redis out of reach stops the start-up.
+ */
+async function createRateLimits(config: KitConfig, server: string | undefined): Promise<RateLimits> {
+  if (!config.redisUrl) return new RateLimits(config.rateLimits);
+  // Loaded only when configured, so a server without Redis never loads the client.
+  const { RedisRateLimitStore } = await import("@gatehouse/governance/redis-rate-limits");
+  const store = new RedisRateLimitStore({
+    url: config.redisUrl,
+    keyPrefix: `gatehouse:rl:${server ?? "default"}`,
+  });
+  const limits = new RateLimits(config.rateLimits, store);
+  try {
+    await limits.ping();
+  } catch (err) {
+    await limits.close();
+    throw new StartupError(`${(err as Error).message}; check REDIS_URL`);
+  }
+  return limits;
+}
+
+export async function createGovernance(
+  config: KitConfig,
+  policyDirs: string[],
+  opts: { server?: string } = {},
+): Promise<Governance> {
   const policy = PolicyEngine.load(policyDirs);
   const store = openStore({ databaseUrl: config.databaseUrl, sqlitePath: `${config.dataDir}/gatehouse.db` });
+  let limits: RateLimits;
   try {
     if (store.dialect === "postgres") {
       // Connect once before migrating, so a database out of reach is reported as that, not as a migration.
@@ -51,6 +78,7 @@ export async function createGovernance(config: KitConfig, policyDirs: string[]):
         });
     }
     await migrateToLatest(store);
+    limits = await createRateLimits(config, opts.server);
   } catch (err) {
     await store.close();
     throw err;
@@ -59,7 +87,7 @@ export async function createGovernance(config: KitConfig, policyDirs: string[]):
     store,
     audit: new AuditLog(store),
     policy,
-    limits: new RateLimits(config.rateLimits),
+    limits,
     killSwitches: new KillSwitches(store, config.killSwitchTtlMs),
     approvals: new Approvals(store, policy, config.approvalTtlSeconds),
     maxResultBytes: config.maxResultBytes,

@@ -183,17 +183,22 @@ export async function runGovernedCall<S>(
     );
   }
 
-  // 3. Rate limits per user, tenant and tool.
+  // 3. Rate limits per user, tenant and tool. Counters out of reach refuse the call (fail closed).
   const rate = await gov.limits.consume(identity, `${call.server}/${tool.name}`);
   if (!rate.ok) {
+    const unavailable = rate.bucket === "unavailable" ? rate.reason : undefined;
     return finish(
       "tool.denied",
       "rate_limit",
-      `rate limit reached for this ${rate.bucket}; retry after ${rate.retryAfterSeconds} s`,
+      `${unavailable ?? `rate limit reached for this ${rate.bucket}`}; retry after ${rate.retryAfterSeconds} s`,
       {
         decision: "deny",
         retryAfterSeconds: rate.retryAfterSeconds,
-        detail: { bucket: rate.bucket, retryAfterSeconds: rate.retryAfterSeconds },
+        detail: {
+          bucket: rate.bucket,
+          retryAfterSeconds: rate.retryAfterSeconds,
+          ...(unavailable ? { reason: unavailable } : {}),
+        },
       },
     );
   }

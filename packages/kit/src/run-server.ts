@@ -57,11 +57,12 @@ export async function runServer<S extends Services>(
 ): Promise<RunningServer> {
   const config = loadKitConfig(def.defaultPort, env);
   const log = createLogger(def.name, config.logLevel);
-  const gov = await createGovernance(config, [def.policyDir]);
+  const gov = await createGovernance(config, [def.policyDir], { server: def.name });
   let services: S;
   try {
     services = await def.services({ config, log, env, store: gov.store });
   } catch (err) {
+    await gov.limits.close();
     await gov.store.close();
     throw err;
   }
@@ -77,6 +78,7 @@ export async function runServer<S extends Services>(
     // The refusal counts held back this interval, written before the store closes.
     await refusals.close();
     await services.close?.();
+    await gov.limits.close();
     await gov.store.close();
   };
 
