@@ -175,10 +175,11 @@ export async function startCommand(ctx: CliContext, opts: { publicUrl?: string }
     });
   }
 
-  frontDoor?.process.once("exit", (code) => {
+  const doorExited = (code: number | null) => {
     err(`the front door (HAProxy) stopped unexpectedly (exit ${code}); stopping everything`);
     void stopAll().then(() => process.exit(1));
-  });
+  };
+  frontDoor?.process.once("exit", doorExited);
 
   // Other shells' commands (and stdio servers launched by MCP clients) find these ports through it.
   forget = recordRunningSandbox(ctx.dataDir, portOffset());
@@ -194,7 +195,11 @@ export async function startCommand(ctx: CliContext, opts: { publicUrl?: string }
   out("");
   out("Sign in:       point an OAuth-capable MCP client (MCP Inspector) at a server URL above;");
   out("               the issuer's sign-in page lists the sandbox people (alice, bob, carol, dave, erin).");
-  out("Get a token:   pnpm --silent gatehouse token --user alice --server order-lookup");
+  out(
+    door
+      ? `Get a token:   GATEHOUSE_ISSUER=${door.issuer} pnpm --silent gatehouse token --user alice --audience ${door.resourceUrl({ name: "order-lookup" })}`
+      : "Get a token:   pnpm --silent gatehouse token --user alice --server order-lookup",
+  );
   out("Watch audit:   pnpm gatehouse audit tail --follow");
   out("");
 
@@ -203,7 +208,7 @@ export async function startCommand(ctx: CliContext, opts: { publicUrl?: string }
     process.once("SIGTERM", resolve);
   });
   for (const r of running) r.server.process.removeAllListeners("exit");
-  frontDoor?.process.removeAllListeners("exit");
+  frontDoor?.process.removeListener("exit", doorExited);
   await stopAll();
   return 0;
 }
