@@ -45,7 +45,7 @@ describe("health and readiness probes", () => {
   let keyless: SpawnedServer;
 
   beforeAll(async () => {
-    env = await createTestEnvironment("sqlite");
+    env = await createTestEnvironment({ storeKind: "sqlite" });
     ready = await spawnHttpServer(ORDER_LOOKUP_ENTRY, env.env);
     keyless = await spawnHttpServer(ORDER_LOOKUP_ENTRY, {
       ...env.env,
