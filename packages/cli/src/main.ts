@@ -33,6 +33,10 @@ const help = (
                                           review a ticket draft and approve or reject exactly that content
   killswitch on|off <tool> [--reason r]   stop or resume a tool everywhere, without restarts
   killswitch list
+  keys rotate [--lead <s>]                rotate the sandbox issuer's signing key without downtime: the new key is
+                                          published now and signs after the lead (60 s); the old one stays
+                                          published until every token it signed has expired
+  keys list                               the issuer's keys and where each is in its life
   desktop-config [--user alice] [--write] [--file <path>]
                                           Claude Desktop entries (gatehouse-<server>) for every server: printed,
                                           or merged into claude_desktop_config.json (--write; --file elsewhere)
@@ -59,6 +63,7 @@ const OPTIONS = {
   follow: { type: "boolean", short: "f" },
   write: { type: "boolean" },
   file: { type: "string" },
+  lead: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 type Option = keyof typeof OPTIONS;
@@ -75,6 +80,7 @@ const COMMANDS: Record<string, { options: Option[]; positionals: number }> = {
   approve: { options: ["user", "reason"], positionals: 1 },
   reject: { options: ["user", "reason"], positionals: 1 },
   killswitch: { options: ["reason"], positionals: 2 },
+  keys: { options: ["lead"], positionals: 1 },
   "desktop-config": { options: ["user", "write", "file"], positionals: 0 },
   conformance: { options: ["user", "audience", "requirements"], positionals: 1 },
 };
@@ -161,6 +167,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./commands/approve.ts")).approveCommand(ctx, command, sub, values);
     case "killswitch":
       return (await import("./commands/killswitch.ts")).killSwitchCommand(ctx, sub, arg, values);
+    case "keys":
+      return (await import("./commands/keys.ts")).keysCommand(ctx, sub, values);
     case "conformance":
       return (await import("./commands/conformance.ts")).conformanceCommand(ctx, sub, values);
     case "desktop-config":

@@ -1,11 +1,11 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { SignJWT } from "jose";
 import type { ResourceRegistration } from "./authorization-server/provider.ts";
 import { defaultScopes, type IdentityDirectory, loadIdentities, roleScopes } from "./identities.ts";
-import { ISSUER_ALG, type IssuerKeys, loadOrCreateIssuerKeys } from "./issuer-keys.ts";
+import { ISSUER_ALG, IssuerKeySource, type IssuerKeys } from "./issuer-keys.ts";
 import { type ExchangeClient, TOKEN_EXCHANGE_GRANT } from "./token-exchange.ts";
 
 export interface MintOptions {
@@ -28,6 +28,8 @@ export async function mintToken(
   if (!user)
     throw new Error(`unknown user "${opts.user}"; seeded users are ${Object.keys(dir.users).join(", ")}`);
   const scopes = opts.scopes ?? defaultScopes(dir, user);
+  // Never outliving the signing key's retirement (or the keystore's longest token life).
+  const exp = Math.min(Math.floor(Date.now() / 1000) + (opts.ttlSeconds ?? 3600), keys.notAfter);
   return new SignJWT({
     scope: scopes.join(" "),
     tenant: user.tenant,
@@ -40,14 +42,15 @@ export async function mintToken(
     .setSubject(opts.user)
     .setAudience(opts.audience)
     .setIssuedAt()
-    .setExpirationTime(`${opts.ttlSeconds ?? 3600}s`)
+    .setExpirationTime(exp)
     .setJti(randomUUID())
     .sign(keys.privateKey);
 }
 
 export interface RunningIssuer {
   url: string;
-  keys: IssuerKeys;
+  /** The keys now: they change when a rotation (`gatehouse keys rotate`) reaches its next step. */
+  readonly keys: IssuerKeys;
   /** Registers (or replaces) a client allowed to exchange tokens, e.g. once its resource URL is known. */
   registerExchangeClient(id: string, client: ExchangeClient): void;
   /** Lets people sign in to a client for this resource URL (an MCP server's), e.g. once its port is known. */
@@ -70,6 +73,8 @@ export async function startIssuer(opts: {
   host?: string;
   port?: number;
   publicUrl?: string;
+  /** The longest token life for a keystore this call creates (tests shorten it to watch keys retire). */
+  maxTokenTtlSeconds?: number;
 }): Promise<RunningIssuer> {
   // Loaded only when an issuer starts: oidc-provider announces on import that it prefers Node 22, which
   // every other CLI command would otherwise print.
@@ -84,7 +89,7 @@ export async function startIssuer(opts: {
     import("./authorization-server/provider.ts"),
     import("./authorization-server/storage-adapter.ts"),
   ]);
-  const keys = await loadOrCreateIssuerKeys(opts.dataDir);
+  const keySource = new IssuerKeySource(opts.dataDir, { maxTokenTtlSeconds: opts.maxTokenTtlSeconds });
   const identities = loadIdentities();
   const host = opts.host ?? "127.0.0.1";
   const server: Server = createServer();
@@ -97,13 +102,36 @@ export async function startIssuer(opts: {
   const storage = new SandboxStorage(join(opts.dataDir, "issuer", "registered-clients.json"));
   const resources = new Map(Object.entries(opts.resources ?? {}));
   const exchangeClients = new Map<string, ExchangeClient>();
-  const provider = createProvider({ issuer: url, keys, identities, storage, resources });
-  registerTokenExchange(provider, keys, exchangeClients, (roles, resource) => {
-    // A target the issuer knows as a resource caps the scopes at its own; otherwise the configured
-    // targets list is the only boundary and the person's roles decide.
-    const atResource = resources.get(resource)?.scopes;
-    return roleScopes(identities, roles).filter((s) => !atResource || atResource.includes(s));
-  });
+  const cookieKeys = [randomBytes(32).toString("base64url")];
+  // oidc-provider's keystore is fixed when it is made: when a rotation publishes, starts or retires a key,
+  // the next request gets a new provider on the same storage and cookie keys, so sign-ins in progress,
+  // grants, refresh tokens and registered clients carry over and nothing restarts.
+  const build = (keys: IssuerKeys) => {
+    const provider = createProvider({ issuer: url, keys, identities, storage, resources, cookieKeys });
+    registerTokenExchange(
+      provider,
+      () => keySource.current(),
+      exchangeClients,
+      (roles, resource) => {
+        // A target the issuer knows as a resource caps the scopes at its own; otherwise the configured
+        // targets list is the only boundary and the person's roles decide.
+        const atResource = resources.get(resource)?.scopes;
+        return roleScopes(identities, roles).filter((s) => !atResource || atResource.includes(s));
+      },
+    );
+    return {
+      keys,
+      provider,
+      oauth: provider.callback(),
+      interactions: interactionRoutes(provider, identities),
+    };
+  };
+  let live = build(keySource.current());
+  const current = () => {
+    const keys = keySource.current();
+    if (keys !== live.keys) live = build(keys);
+    return live;
+  };
   const registerExchangeClient = (id: string, client: ExchangeClient) => {
     exchangeClients.set(id, client);
     storage.putEphemeralClient(id, {
@@ -117,8 +145,6 @@ export async function startIssuer(opts: {
   };
   for (const [id, client] of Object.entries(opts.exchangeClients ?? {})) registerExchangeClient(id, client);
 
-  const interactions = interactionRoutes(provider, identities);
-  const oauth = provider.callback();
   const registrationPath = "/register";
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? "/", "http://x").pathname;
@@ -126,6 +152,7 @@ export async function startIssuer(opts: {
       res.writeHead(200, { "content-type": "application/json" });
       return res.end(JSON.stringify({ ok: true }));
     }
+    const { interactions, oauth } = current();
     if (path.startsWith("/interaction/")) {
       return void interactions(req, res, path).catch((err: unknown) => {
         if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
@@ -151,7 +178,9 @@ export async function startIssuer(opts: {
   });
   return {
     url,
-    keys,
+    get keys() {
+      return keySource.current();
+    },
     registerExchangeClient,
     registerResource: (resourceUrl, resource) => {
       resources.set(resourceUrl, resource);

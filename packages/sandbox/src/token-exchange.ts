@@ -106,7 +106,7 @@ export async function exchangeToken(
   const asked = form.get("scope")?.split(" ").filter(Boolean);
   const scopes = asked ? asked.filter((s) => allowed.has(s)) : [...allowed].sort();
   const now = Math.floor(Date.now() / 1000);
-  const exp = Math.min(Number(subject.exp), now + (client.maxTtlSeconds ?? 300));
+  const exp = Math.min(Number(subject.exp), now + (client.maxTtlSeconds ?? 300), keys.notAfter);
   const token = await new SignJWT({
     scope: scopes.join(" "),
     tenant: subject.tenant,

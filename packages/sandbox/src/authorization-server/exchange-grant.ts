@@ -24,7 +24,8 @@ const PARAMS = [
  */
 export function registerTokenExchange(
   provider: Provider,
-  keys: IssuerKeys,
+  /** The keys at the time of each exchange (they change during a rotation). */
+  keys: () => IssuerKeys,
   exchangeClients: Map<string, ExchangeClient>,
   scopesFor: (roles: string[], resource: string) => string[],
 ): void {
@@ -38,7 +39,7 @@ export function registerTokenExchange(
         const params = ctx.oidc.params as Record<string, unknown>;
         const get = (name: string) =>
           typeof params[name] === "string" ? (params[name] as string) : undefined;
-        ctx.body = await exchangeToken(keys, provider.issuer, { ...client, id }, { get }, { scopesFor });
+        ctx.body = await exchangeToken(keys(), provider.issuer, { ...client, id }, { get }, { scopesFor });
       } catch (err) {
         if (!(err instanceof TokenExchangeError)) throw err;
         ctx.status = err.status;

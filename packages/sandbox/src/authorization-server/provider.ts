@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from "oidc-provider";
 import { defaultScopes, type IdentityDirectory } from "../identities.ts";
 import { ISSUER_ALG, type IssuerKeys } from "../issuer-keys.ts";
@@ -37,14 +36,22 @@ export function createProvider(opts: {
   identities: IdentityDirectory;
   storage: SandboxStorage;
   resources: Map<string, ResourceRegistration>;
+  /** Kept across providers made for new keys, so a sign-in in progress survives a rotation step. */
+  cookieKeys: string[];
 }): Provider {
   const { identities, resources } = opts;
   const allScopes = sandboxScopes(identities);
+  // A token never outlives the key that signs it: once a successor is announced, the signer's
+  // retirement caps every lifetime (and the keystore's longest token life always does).
+  const ttl = (seconds: number) => () =>
+    Math.max(1, Math.min(seconds, opts.keys.notAfter - Math.floor(Date.now() / 1000)));
 
   const config: Configuration = {
     adapter: opts.storage.adapterClass(),
-    jwks: { keys: [{ ...opts.keys.privateJwk, alg: ISSUER_ALG, use: "sig" }] as never },
-    cookies: { keys: [randomBytes(32).toString("base64url")] },
+    // Every published key (a successor announced ahead of signing, a predecessor still retiring), the
+    // signer first: oidc-provider signs with the first key that fits and publishes them all at /jwks.json.
+    jwks: { keys: opts.keys.privateJwks.map((k) => ({ ...k, alg: ISSUER_ALG, use: "sig" })) as never },
+    cookies: { keys: opts.cookieKeys },
     routes: { jwks: "/jwks.json", authorization: "/authorize", registration: "/register" },
     // openid and offline_access for OIDC clients; the rest are the servers' scopes, so a client may
     // register with (and ask for) exactly what a server's RFC 9728 metadata lists.
@@ -80,9 +87,9 @@ export function createProvider(opts: {
           return {
             scope: known.scopes.join(" "),
             audience: indicator,
-            accessTokenTTL: ACCESS_TOKEN_TTL,
+            accessTokenTTL: ttl(ACCESS_TOKEN_TTL)(),
             accessTokenFormat: "jwt",
-            jwt: { sign: { alg: ISSUER_ALG } },
+            jwt: { sign: { alg: ISSUER_ALG, kid: opts.keys.kid } },
           };
         },
       },
@@ -118,7 +125,8 @@ export function createProvider(opts: {
     },
     issueRefreshToken: (_ctx, client) => client.grantTypeAllowed("refresh_token"),
     ttl: {
-      AccessToken: ACCESS_TOKEN_TTL,
+      AccessToken: ttl(ACCESS_TOKEN_TTL),
+      IdToken: ttl(3600),
       AuthorizationCode: 60,
       Grant: 8 * 3600,
       Interaction: 600,
