@@ -13,6 +13,7 @@ import { MAX_ARGUMENT_DEPTH, nestsDeeperThan } from "./argument-depth.ts";
 import type { CallOutcome, Stage } from "./call-outcome.ts";
 import type { RecordRef, ToolContext, ToolDefinition } from "./define-tool.ts";
 import type { Governance } from "./governance-context.ts";
+import { CallTelemetry } from "./telemetry/tracer.ts";
 import { ToolError } from "./tool-error.ts";
 import { auditTraceFields, type TraceContext } from "./trace-context.ts";
 
@@ -53,6 +54,35 @@ export async function runGovernedCall<S>(
   log: Logger,
   call: CallInput,
 ): Promise<PipelineResult> {
+  // One span per call (with the call's own trace ids) and one per stage; no-ops when nothing is exported.
+  const tel = new CallTelemetry({
+    server: call.server,
+    tool: call.tool.name,
+    kind: call.tool.kind,
+    tenant: call.identity.tenant,
+    ids: call.trace,
+  });
+  try {
+    const result = await governedCall(gov, services, log, call, tel);
+    tel.end({
+      status: result.outcome.status,
+      stage: result.outcome.stage,
+      decision: result.outcome.decision,
+    });
+    return result;
+  } catch (err) {
+    tel.fail(err);
+    throw err;
+  }
+}
+
+async function governedCall<S>(
+  gov: Governance,
+  services: S,
+  log: Logger,
+  call: CallInput,
+  tel: CallTelemetry,
+): Promise<PipelineResult> {
   const started = performance.now();
   const { tool, identity, trace } = call;
   // Hostile shapes are refused before anything walks them; the intent is still recorded (as a summary).
@@ -65,14 +95,18 @@ export async function runGovernedCall<S>(
     ...auditTraceFields(trace),
   } satisfies Partial<AuditEventInput>;
 
-  const requested = await gov.audit.append({
-    ...base,
-    type: "tool.requested",
-    args: tooDeep ? { "(refused)": `nested deeper than ${MAX_ARGUMENT_DEPTH} levels` } : redactForAudit(args),
-    argsFingerprint: tooDeep ? undefined : fingerprint(args),
-    prompt: call.prompt ? (redactForAudit(call.prompt.slice(0, MAX_PROMPT)) as string) : undefined,
-    detail: { kind: tool.kind, scope: tool.scope },
-  });
+  const requested = await tel.audit(() =>
+    gov.audit.append({
+      ...base,
+      type: "tool.requested",
+      args: tooDeep
+        ? { "(refused)": `nested deeper than ${MAX_ARGUMENT_DEPTH} levels` }
+        : redactForAudit(args),
+      argsFingerprint: tooDeep ? undefined : fingerprint(args),
+      prompt: call.prompt ? (redactForAudit(call.prompt.slice(0, MAX_PROMPT)) as string) : undefined,
+      detail: { kind: tool.kind, scope: tool.scope },
+    }),
+  );
 
   /** A ToolError's message is meant for the caller; anything else is logged and hidden behind the audit id. */
   const failureMessage = (err: unknown, what: string): string => {
@@ -96,23 +130,25 @@ export async function runGovernedCall<S>(
       retryAfterSeconds?: number;
     } = {},
   ): Promise<PipelineResult> => {
-    const event = await gov.audit.append({
-      ...base,
-      type,
-      decision: extra.decision,
-      policyIds: extra.policyIds,
-      approvalId,
-      outcome:
-        type === "tool.completed" ? "ok" : `${type === "tool.denied" ? "denied" : "error"} at ${stage}`,
-      detail: {
-        stage,
-        requestedEvent: requested.id,
-        ...annotations,
-        ...extra.detail,
-        ...(type === "tool.completed" ? {} : { message: text }),
-      },
-      latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
-    });
+    const event = await tel.audit(() =>
+      gov.audit.append({
+        ...base,
+        type,
+        decision: extra.decision,
+        policyIds: extra.policyIds,
+        approvalId,
+        outcome:
+          type === "tool.completed" ? "ok" : `${type === "tool.denied" ? "denied" : "error"} at ${stage}`,
+        detail: {
+          stage,
+          requestedEvent: requested.id,
+          ...annotations,
+          ...extra.detail,
+          ...(type === "tool.completed" ? {} : { message: text }),
+        },
+        latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+      }),
+    );
     // The audit trail is the record of every call; the log line is for debugging only.
     log.debug({ audit: event.id, tool: tool.name, outcome: event.outcome }, "tool call");
     const code = extra.error instanceof ToolError ? extra.error.code : undefined;
@@ -161,7 +197,7 @@ export async function runGovernedCall<S>(
       `invalid arguments for ${tool.name}: they nest deeper than ${MAX_ARGUMENT_DEPTH} levels; send the flat arguments its input schema describes`,
     );
   }
-  const parsed = strictInput(tool).safeParse(args);
+  const parsed = tel.stage("input", () => strictInput(tool).safeParse(args));
   if (!parsed.success) {
     return finish(
       "tool.failed",
@@ -173,7 +209,7 @@ export async function runGovernedCall<S>(
   const targetTenant = typeof input.tenant === "string" ? input.tenant : identity.tenant;
 
   // 2. Kill switch: takes effect in every process within the cache TTL, no restart.
-  const kill = await gov.killSwitches.check(call.server, tool.name);
+  const kill = await tel.stage("kill_switch", () => gov.killSwitches.check(call.server, tool.name));
   if (kill.killed) {
     return finish(
       "tool.denied",
@@ -184,7 +220,9 @@ export async function runGovernedCall<S>(
   }
 
   // 3. Rate limits per user, tenant and tool. Counters out of reach refuse the call (fail closed).
-  const rate = await gov.limits.consume(identity, `${call.server}/${tool.name}`);
+  const rate = await tel.stage("rate_limit", () =>
+    gov.limits.consume(identity, `${call.server}/${tool.name}`),
+  );
   if (!rate.ok) {
     const unavailable = rate.bucket === "unavailable" ? rate.reason : undefined;
     return finish(
@@ -205,7 +243,9 @@ export async function runGovernedCall<S>(
 
   // 4. Policy: may this identity call this tool for this tenant?
   const toolResource = { server: call.server, name: tool.name, kind: tool.kind, scope: tool.scope };
-  const decision = gov.policy.decide({ action: "call_tool", identity, tool: toolResource, targetTenant });
+  const decision = tel.stage("policy", () =>
+    gov.policy.decide({ action: "call_tool", identity, tool: toolResource, targetTenant }),
+  );
   if (!decision.allow) {
     return finish("tool.denied", "policy", denialMessage(tool, identity, targetTenant), {
       decision: "deny",
@@ -246,7 +286,7 @@ export async function runGovernedCall<S>(
   if (tool.target) {
     let target: RecordRef | undefined;
     try {
-      target = await tool.target(input, baseCtx as ToolContext<unknown>);
+      target = await tel.stage("record_policy", () => tool.target!(input, baseCtx as ToolContext<unknown>));
     } catch (err) {
       return finish("tool.failed", "record_policy", failureMessage(err, "target lookup failed"), {
         decision: "allow",
@@ -262,7 +302,7 @@ export async function runGovernedCall<S>(
   if (tool.kind === "send") {
     let subject: ApprovalSubject | null;
     try {
-      subject = await tool.approval!(input, baseCtx as ToolContext<unknown>);
+      subject = await tel.stage("approval", () => tool.approval!(input, baseCtx as ToolContext<unknown>));
     } catch (err) {
       return finish("tool.failed", "approval", failureMessage(err, "approval lookup failed"), {
         decision: "allow",
@@ -272,7 +312,7 @@ export async function runGovernedCall<S>(
     }
     if (subject) {
       annotations.subject = `${subject.subjectType}/${subject.id}`;
-      const usable = await gov.approvals.usableFor(subject, identity);
+      const usable = await tel.stage("approval", () => gov.approvals.usableFor(subject, identity));
       if (!usable.ok) {
         return finish("tool.denied", "approval", usable.reason, {
           decision: "deny",
@@ -293,10 +333,13 @@ export async function runGovernedCall<S>(
   // 6. Handler: the tool's own domain work, with a deadline tied to the request.
   let output: unknown;
   try {
-    output = await untilAborted(
-      tool.handler(input, { ...baseCtx, approval } as ToolContext<unknown>),
-      call.signal,
-      `${tool.name} did not finish in time; try again, or narrow the request`,
+    // The handler's span is active while it runs: its upstream and downstream calls are its children.
+    output = await tel.stage("handler", () =>
+      untilAborted(
+        tool.handler(input, { ...baseCtx, approval } as ToolContext<unknown>),
+        call.signal,
+        `${tool.name} did not finish in time; try again, or narrow the request`,
+      ),
     );
   } catch (err) {
     return finish("tool.failed", "handler", failureMessage(err, "tool handler failed"), {
@@ -307,7 +350,7 @@ export async function runGovernedCall<S>(
   }
 
   // 7. Output schema: only declared fields, with the declared types, go any further.
-  const filtered = filterToSchema(tool.output, output);
+  const filtered = tel.stage("egress", () => filterToSchema(tool.output, output));
   if (!filtered.ok) {
     return finish("tool.failed", "egress", `${tool.name}: ${filtered.message}`, {
       decision: "allow",
@@ -323,7 +366,9 @@ export async function runGovernedCall<S>(
   }
 
   // 9. Egress: PII/secret redaction by scope and policy, size cap.
-  const egress = redactAndCap(filtered.value, { allowPii, maxBytes: gov.maxResultBytes });
+  const egress = tel.stage("egress", () =>
+    redactAndCap(filtered.value, { allowPii, maxBytes: gov.maxResultBytes }),
+  );
   if (!egress.ok) {
     return finish("tool.failed", "egress", `${tool.name}: ${egress.message}`, {
       decision: "allow",

@@ -13,6 +13,7 @@ import { createMcpServerFactory, type IdentityResolver } from "./mcp-server.ts";
 import { governanceReadiness } from "./readiness.ts";
 import { announceServing } from "./spawn-server.ts";
 import { startStdio } from "./stdio-transport.ts";
+import { startTelemetry } from "./telemetry/setup.ts";
 
 export interface RunningServer {
   url?: string;
@@ -66,6 +67,8 @@ export async function runServer<S extends Services>(
     await gov.store.close();
     throw err;
   }
+  // Only when OTEL_* variables ask for export is the OpenTelemetry SDK loaded at all.
+  const telemetry = await startTelemetry(def.name, env);
   const verifierFor = verifierFactory(config);
   const refusals = new AuthRefusals({
     server: def.name,
@@ -80,6 +83,8 @@ export async function runServer<S extends Services>(
     await services.close?.();
     await gov.limits.close();
     await gov.store.close();
+    // Last, so the spans and metrics of the final calls are flushed.
+    await telemetry.shutdown();
   };
 
   const factoryWith = (resolveIdentity: IdentityResolver, stdioToken?: string) =>

@@ -12,6 +12,7 @@ import {
   wrap,
 } from "cockatiel";
 import type { ToolContext } from "./define-tool.ts";
+import { UpstreamTelemetry } from "./telemetry/upstream-spans.ts";
 import { ToolError } from "./tool-error.ts";
 
 export interface UpstreamConfig {
@@ -23,6 +24,8 @@ export interface UpstreamConfig {
   /** Consecutive outages that open the circuit, and how long it stays open. */
   breakerThreshold: number;
   breakerHalfOpenAfterMs: number;
+  /** Where the system is; only its host name is used, as the spans' server.address. */
+  baseUrl?: string;
 }
 
 /** How a vendor's client reports an HTTP answer in what it throws. */
@@ -70,11 +73,13 @@ export class Upstream {
   readonly system: string;
   private readonly config: UpstreamConfig;
   private readonly errors: UpstreamErrors;
+  private readonly address: string | undefined;
 
   constructor(system: string, config: UpstreamConfig, errors: UpstreamErrors) {
     this.system = system;
     this.config = config;
     this.errors = errors;
+    this.address = hostOf(config.baseUrl);
     this.breaker = circuitBreaker(
       handleWhen((err) => this.isOutage(err)),
       {
@@ -113,6 +118,8 @@ export class Upstream {
     // A cancelled attempt's late answer is no part of the call, so it changes nothing here.
     const outcomes: Array<number | string> = [];
     const started = Date.now();
+    // A span for the call and one per attempt (retries visible), under the handler's span.
+    const tel = new UpstreamTelemetry(this.system.toLowerCase(), operation, this.address);
     const { retryBudgetMs } = this.config;
     const nextBackoff = (context: IRetryBackoffContext<unknown>): IBackoff<IRetryBackoffContext<unknown>> => {
       const exp = Math.min(4_000, 200 * 2 ** (context.attempt - 1));
@@ -131,20 +138,26 @@ export class Upstream {
       this.breaker,
       timeout(this.config.timeoutMs, TimeoutStrategy.Aggressive),
     );
-    const report = () =>
+    const report = () => {
+      // An attempt the call ended without (none should be) is reported as what it was: cut short.
+      const last = outcomes.at(-1) === PENDING ? "timeout" : outcomes.at(-1);
+      tel.end(last, outcomes.length);
       ctx.annotate("upstream", {
         system: this.system.toLowerCase(),
         operation,
-        // An attempt the call ended without (none should be) is reported as what it was: cut short.
-        status: outcomes.at(-1) === PENDING ? "timeout" : (outcomes.at(-1) ?? "none"),
+        status: last ?? "none",
         attempts: outcomes.length,
         ms: Date.now() - started,
       });
+    };
     try {
       const result = await policy.execute(async ({ signal }) => {
         const attempt = outcomes.push(PENDING) - 1;
+        const attemptSettled = tel.attempt(attempt + 1);
         const settle = (outcome: number | string) => {
-          if (outcomes[attempt] === PENDING) outcomes[attempt] = outcome;
+          if (outcomes[attempt] !== PENDING) return;
+          outcomes[attempt] = outcome;
+          attemptSettled(outcome);
         };
         // Timed out, or the caller's time is up: the attempt is over, whatever it answers later.
         const cancelled = () => settle("timeout");
@@ -253,5 +266,15 @@ export function upstreamConfigFromEnv(prefix: string, env: NodeJS.ProcessEnv): U
     retryBudgetMs: num("RETRY_BUDGET_MS", 8_000, 0),
     breakerThreshold: num("BREAKER_THRESHOLD", 5, 1),
     breakerHalfOpenAfterMs: num("BREAKER_HALF_OPEN_MS", 10_000, 100),
+    baseUrl: env[`${prefix}_BASE_URL`] || undefined,
   };
+}
+
+function hostOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
 }

@@ -6,6 +6,7 @@ import {
   type ToolContext,
   ToolError,
 } from "@gatehouse/kit";
+import { startDownstreamSpan } from "@gatehouse/kit/telemetry";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import type { z } from "zod";
 import {
@@ -143,6 +144,9 @@ export class Downstream {
     if (!ctx.callerToken) throw new ToolError("the business server needs the caller's token to act for them");
     const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(this.config.timeoutMs)]);
     const url = this.config.urls[server];
+    // A client span beside the traceparent sent: the remote call span is parented to this server's call
+    // span (as the audit trail records it), not to this client span.
+    const span = startDownstreamSpan(server, tool, url);
     const work = (async (): Promise<DownstreamResult<T>> => {
       let token: string;
       try {
@@ -205,7 +209,7 @@ export class Downstream {
       if (signal.aborted) onAbort();
       else signal.addEventListener("abort", onAbort, { once: true });
     });
-    return Promise.race([
+    const result = await Promise.race([
       work.catch(
         (err: Error): DownstreamResult<T> => ({
           ok: false,
@@ -215,6 +219,8 @@ export class Downstream {
       ),
       deadline,
     ]);
+    span.end(result.ok ? "ok" : result.reason);
+    return result;
   }
 }
 
