@@ -4,10 +4,13 @@ import { join } from "node:path";
 import { AuditLog } from "@gatehouse/governance";
 import { ensureOrdersDatabase, mintToken, type RunningIssuer, startIssuer } from "@gatehouse/sandbox";
 import { migrateToLatest, openStore, type Store } from "@gatehouse/store";
+import { createPostgresOrders, type OrdersKind } from "./orders-postgres.ts";
 import { createPostgresDatabase, type StoreKind } from "./stores.ts";
 
 export interface TestEnvironment {
   storeKind: StoreKind;
+  /** Where order-lookup's orders database is: the shared SQLite file, or this suite's PostgreSQL one. */
+  ordersKind: OrdersKind;
   dataDir: string;
   issuer: RunningIssuer;
   /** The environment a server process needs to join this test world (issuer, store, orders database). */
@@ -32,6 +35,8 @@ export const TEST_ORDERS_DB = join(tmpdir(), "gatehouse-test-orders", "orders.db
 export async function createTestEnvironment(opts: {
   storeKind: StoreKind;
   pgAdminUrl?: string;
+  /** `postgres`: a seeded orders database of this suite, read through its read-only role. */
+  ordersKind?: OrdersKind;
 }): Promise<TestEnvironment> {
   const dataDir = mkdtempSync(join(tmpdir(), "gatehouse-test-"));
   await ensureOrdersDatabase(TEST_ORDERS_DB);
@@ -44,17 +49,24 @@ export async function createTestEnvironment(opts: {
     databaseUrl = created.url;
     dropDb = created.drop;
   }
+  const ordersKind = opts.ordersKind ?? "sqlite";
+  let ordersPg: Awaited<ReturnType<typeof createPostgresOrders>> | undefined;
+  if (ordersKind === "postgres") {
+    if (!opts.pgAdminUrl) throw new Error("postgres orders requested but no PostgreSQL is available");
+    ordersPg = await createPostgresOrders(opts.pgAdminUrl);
+  }
   const store = openStore({ databaseUrl, sqlitePath: join(dataDir, "gatehouse.db") });
   await migrateToLatest(store);
   const env: Record<string, string> = {
     GATEHOUSE_DATA_DIR: dataDir,
     GATEHOUSE_ISSUER: issuer.url,
-    ORDERS_DATABASE_URL: `file:${TEST_ORDERS_DB}`,
+    ORDERS_DATABASE_URL: ordersPg?.readerUrl ?? `file:${TEST_ORDERS_DB}`,
     GATEHOUSE_KILLSWITCH_TTL_MS: "200",
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATABASE_URL: "" }),
   };
   return {
     storeKind: opts.storeKind,
+    ordersKind,
     dataDir,
     issuer,
     env,
@@ -72,6 +84,7 @@ export async function createTestEnvironment(opts: {
       await store.close();
       await issuer.close();
       await dropDb?.();
+      await ordersPg?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

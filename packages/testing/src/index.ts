@@ -13,6 +13,13 @@ export {
 } from "./conformance.ts";
 export { createTestEnvironment, standInEnv, TEST_ORDERS_DB, type TestEnvironment } from "./environment.ts";
 export {
+  createPostgresOrders,
+  holdTableLock,
+  type OrdersKind,
+  type PostgresOrders,
+  queryPostgres,
+} from "./orders-postgres.ts";
+export {
   CONFORMANCE_MUST_PASS,
   describeGovernedServer,
   type GovernedServerSuiteOptions,

@@ -1,8 +1,11 @@
-import { sql } from "kysely";
+import { Kysely, type RawBuilder, sql } from "kysely";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
-import type { OrdersDb } from "./orders-db.ts";
+import { byteOrder, type OrdersDatabase, type OrdersDb } from "./orders-db.ts";
 
-/** Timestamps in the orders database are ISO text with a +00:00 offset (as Prisma writes them). */
+/**
+ * Timestamps in the SQLite orders database are ISO text with a +00:00 offset (as Prisma writes them); the
+ * PostgreSQL connection reads its timestamps in the same shape (orders-db.ts), so the queries here are one.
+ */
 export function isoNow(now = new Date()): string {
   return now.toISOString().replace("Z", "+00:00");
 }
@@ -20,8 +23,14 @@ export interface Page<T> {
  * Keyset pagination: rows strictly after the cursor's (sort key, id) in the query's order. A row-value
  * comparison, which SQLite and PostgreSQL both support, instead of the same OR/AND tree in every query.
  */
-function afterKey(sortColumn: string, idColumn: string, direction: "<" | ">", after: [string, string]) {
-  return sql<boolean>`(${sql.ref(sortColumn)}, ${sql.ref(idColumn)}) ${sql.raw(direction)} (${after[0]}, ${after[1]})`;
+function afterKey(
+  sortColumn: string | RawBuilder<unknown>,
+  idColumn: string | RawBuilder<unknown>,
+  direction: "<" | ">",
+  after: [string, string],
+) {
+  const col = (c: string | RawBuilder<unknown>) => (typeof c === "string" ? sql.ref(c) : c);
+  return sql<boolean>`(${col(sortColumn)}, ${col(idColumn)}) ${sql.raw(direction)} (${after[0]}, ${after[1]})`;
 }
 
 function page<T>(rows: T[], limit: number, key: (row: T) => [string, string]): Page<T> {
@@ -33,10 +42,16 @@ function page<T>(rows: T[], limit: number, key: (row: T) => [string, string]): P
 /** The domain queries order-lookup's tools run. Tenancy filters here are the query's scope; policy decides access. */
 export class Orders {
   private readonly db: OrdersDb;
+  private readonly dialect: OrdersDatabase["dialect"];
   private readonly clock: () => Date;
 
-  constructor(db: OrdersDb, clock: () => Date = () => new Date()) {
-    this.db = db;
+  /** A bare Kysely handle is taken to be SQLite (the embedded default). */
+  constructor(
+    database: OrdersDb | Pick<OrdersDatabase, "db" | "dialect">,
+    clock: () => Date = () => new Date(),
+  ) {
+    this.db = database instanceof Kysely ? database : database.db;
+    this.dialect = database instanceof Kysely ? "sqlite" : database.dialect;
     this.clock = clock;
   }
 
@@ -53,10 +68,13 @@ export class Orders {
           sql<boolean>`lower(domain) like ${pattern} escape '\\'`,
         ]),
       );
-    if (after) q = q.where(afterKey("name", "id", ">", after));
+    // Name order by bytes on both dialects: PostgreSQL would otherwise sort by its locale.
+    const name = byteOrder(this.dialect, "name");
+    const id = byteOrder(this.dialect, "id");
+    if (after) q = q.where(afterKey(name, id, ">", after));
     const rows = await q
-      .orderBy("name")
-      .orderBy("id")
+      .orderBy(name)
+      .orderBy(id)
       .limit(limit + 1)
       .execute();
     return page(rows, limit, (r) => [r.name, r.id]);
@@ -140,6 +158,7 @@ export class Orders {
           .selectAll()
           .where("invoice_id", "=", invoice.id)
           .orderBy("received_at")
+          .orderBy("id")
           .execute()
       : [];
     const now = isoNow(this.clock());
@@ -184,7 +203,8 @@ export class Orders {
           .selectFrom("shipments as s")
           .select("s.status")
           .whereRef("s.order_id", "=", "o.id")
-          .orderBy("s.shipped_at", "desc")
+          // Unshipped (NULL) last, said explicitly: SQLite and PostgreSQL disagree on where NULLs sort.
+          .orderBy("s.shipped_at", (o) => o.desc().nullsLast())
           .orderBy("s.id", "desc")
           .limit(1)
           .as("shipment_status"),

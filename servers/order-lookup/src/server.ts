@@ -1,8 +1,9 @@
 import { join } from "node:path";
 import { defineServer } from "@gatehouse/kit";
 import pkg from "../package.json" with { type: "json" };
+import { loadOrdersConfig } from "./config.ts";
 import { Orders } from "./orders.ts";
-import { openOrdersDb } from "./orders-db.ts";
+import { openOrdersDatabase } from "./orders-db.ts";
 import type { OrderLookupServices } from "./services.ts";
 import { getOrder } from "./tools/get-order.ts";
 import { listCustomerOrders } from "./tools/list-customer-orders.ts";
@@ -21,7 +22,8 @@ export const orderLookup = defineServer<OrderLookupServices>({
   policyDir: join(import.meta.dirname, "..", "policy"),
   tools: [searchCustomers, listCustomerOrders, getOrder, listLateOrders, listUnpaidInvoices],
   async services({ config, env }) {
-    const db = openOrdersDb(env.ORDERS_DATABASE_URL ?? `file:${config.dataDir}/orders.db`);
-    return { orders: new Orders(db), close: () => db.destroy() };
+    const orders = loadOrdersConfig(env, config.dataDir);
+    const database = await openOrdersDatabase(orders.url, orders);
+    return { orders: new Orders(database), close: () => database.close() };
   },
 });
