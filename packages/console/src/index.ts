@@ -1,0 +1,1 @@
+export { type ConsoleConfig, consoleConfigFromEnv, DEFAULT_CONSOLE_PORT } from "./config.ts";
