@@ -31,6 +31,11 @@ describe.skipIf(!inject("redisUrl") || !findRedisServer())("order-lookup replica
     clients.push(client);
     return client;
   };
+  /** A replica's readiness probe, as a load balancer or kubelet reads it. */
+  const readyz = async (replica: SpawnedServer) => {
+    const res = await fetch(new URL("/readyz", replica.url));
+    return { status: res.status, body: (await res.json()) as { checks: Record<string, boolean> } };
+  };
   const getOrder = async (client: Client) => {
     const result = await client.callTool({ name: "get_order", arguments: { order_id: EMEA_ORDER } });
     return { result, outcome: outcomeOf(result) as CallOutcome };
@@ -67,10 +72,21 @@ describe.skipIf(!inject("redisUrl") || !findRedisServer())("order-lookup replica
     expect(outcomes[3]).toMatchObject({ status: "denied", stage: "rate_limit", decision: "deny" });
   });
 
+  it("is ready only while Redis answers: /readyz names rate_limits beside the store and issuer keys", async () => {
+    expect(await readyz(replicas[0]!)).toEqual({
+      status: 200,
+      body: { ready: true, server: "order-lookup", checks: { store: true, issuer_keys: true, rate_limits: true } },
+    });
+  });
+
   it("refuses calls at the rate stage while Redis is down, says why, and audits the refusal", async () => {
     const dave = await connect(replicas[0]!, "dave");
     expect((await getOrder(dave)).outcome.status).toBe("completed");
     await redis.stop();
+    // A replica whose counters are gone is taken out of rotation, not left to refuse every call.
+    const probe = await readyz(replicas[0]!);
+    expect(probe.status).toBe(503);
+    expect(probe.body.checks).toEqual({ store: true, issuer_keys: true, rate_limits: false });
     const reason = `rate limits are unavailable: Redis at 127.0.0.1:${redis.port} is unreachable (connection refused)`;
     // The replica learns the connection is gone when it closes; the cause after its first reconnect attempt.
     let refused: Awaited<ReturnType<typeof getOrder>> | undefined;
@@ -113,6 +129,7 @@ describe.skipIf(!inject("redisUrl") || !findRedisServer())("order-lookup replica
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(last).toMatchObject({ status: "completed", stage: "done" });
+    expect((await readyz(replicas[1]!)).status).toBe(200);
   });
 });
 

@@ -117,6 +117,15 @@ export function approvalRoutes<S>(
       if (method !== "POST") return json(res, 405, { error: "method_not_allowed" });
       // Deciding is a person's act, throttled like any call (per person, tenant and server).
       const rate = await gov.limits.consume(identity, `${serverName}/approvals`);
+      if (!rate.ok && rate.bucket === "unavailable") {
+        // Counters unreachable: refuse (fail closed) and say why, not "too many".
+        await audit("approval.refused", "rate limits unavailable", undefined, {
+          reason: rate.reason,
+          retryAfterSeconds: rate.retryAfterSeconds,
+        });
+        res.setHeader("retry-after", String(rate.retryAfterSeconds));
+        return json(res, 503, { error: "temporarily_unavailable", error_description: rate.reason });
+      }
       if (!rate.ok) {
         await audit("approval.refused", `rate limited (${rate.bucket})`, undefined, {
           retryAfterSeconds: rate.retryAfterSeconds,

@@ -1,3 +1,4 @@
+import { memoryRateLimitStore } from "@gatehouse/governance";
 import type { Governance } from "./governance-context.ts";
 
 /** One thing a replica needs before it takes traffic. */
@@ -7,9 +8,12 @@ export interface ReadinessCheck {
   check(): Promise<unknown>;
 }
 
-/** What the governed pipeline needs from outside the process: the store (audit, kill switches, approvals). */
+/**
+ * What the governed pipeline needs from outside the process: the store (audit, kill switches, approvals) and,
+ * when buckets are shared (REDIS_URL), the rate-limit counters — without them every call would be refused.
+ */
 export function governanceReadiness(gov: Governance): ReadinessCheck[] {
-  return [
+  const checks: ReadinessCheck[] = [
     {
       name: "store",
       check: async () => {
@@ -17,4 +21,8 @@ export function governanceReadiness(gov: Governance): ReadinessCheck[] {
       },
     },
   ];
+  if (gov.limits.location !== memoryRateLimitStore.location) {
+    checks.push({ name: "rate_limits", check: () => gov.limits.ping() });
+  }
+  return checks;
 }
