@@ -75,7 +75,11 @@ describe.skipIf(!inject("redisUrl") || !findRedisServer())("order-lookup replica
   it("is ready only while Redis answers: /readyz names rate_limits beside the store and issuer keys", async () => {
     expect(await readyz(replicas[0]!)).toEqual({
       status: 200,
-      body: { ready: true, server: "order-lookup", checks: { store: true, issuer_keys: true, rate_limits: true } },
+      body: {
+        ready: true,
+        server: "order-lookup",
+        checks: { store: true, issuer_keys: true, rate_limits: true },
+      },
     });
   });
 
