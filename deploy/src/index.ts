@@ -1,0 +1,1 @@
+export { assertValidObjects, schemaProblems, VALIDATED_KINDS } from "./validate.ts";
