@@ -89,6 +89,20 @@ describe.skipIf(!inject("redisUrl"))("rate limits shared through Redis", () => {
     expect(await orders!.consume(caller("alice"), "order-lookup/get_order")).toMatchObject({ ok: false });
   });
 
+  it("does not refuse a call whose answer arrived in time while the replica was kept busy past the timeout", async () => {
+    // On a saturated machine a replica can be off the CPU (or in a long synchronous stretch) for longer than
+    // the 500 ms command timeout while Redis has long answered. A plain timer fires before the reply is read
+    // and refuses the call for "Redis did not answer": here the event loop is held for 800 ms instead.
+    const [a] = await replicas(1, {});
+    const pending = Promise.all([a!.consume(caller("alice"), "get_order"), a!.ping()]);
+    const busyUntil = Date.now() + 800;
+    while (Date.now() < busyUntil) {
+      // Busy: no timer, no socket read, until this ends.
+    }
+    const [decision] = await pending;
+    expect(decision).toEqual({ ok: true });
+  });
+
   it("answers a readiness ping while Redis is up", async () => {
     const [a] = await replicas(1, {});
     await expect(a!.ping()).resolves.toBeUndefined();

@@ -1,5 +1,5 @@
 import { Redis } from "ioredis";
-import { RateLimiterRedis } from "rate-limiter-flexible";
+import { type IRateLimiterRedisOptions, RateLimiterRedis, type RateLimiterRes } from "rate-limiter-flexible";
 import type { RateBucket, RateLimit, RateLimitStore } from "./rate-limits.ts";
 
 export interface RedisRateLimitOptions {
@@ -41,10 +41,63 @@ function connectionProblem(err: unknown): string | undefined {
   return undefined;
 }
 
+/** The error a command past its deadline rejects with (the message ioredis's own timeout uses). */
+const TIMED_OUT = "Command timed out";
+
+/**
+ * `p`, or a "Command timed out" rejection if it has not settled `ms` after the call. The deadline is judged
+ * only after this process has read what arrived on its sockets meanwhile: the timer defers its verdict by one
+ * turn of the event loop (setImmediate runs after the poll phase). A plain timer, as ioredis's commandTimeout
+ * is, fires in the timers phase, before the poll phase reads replies; so a replica kept off the CPU for longer
+ * than the timeout (a long synchronous stretch, an oversubscribed machine) refused calls whose answers had
+ * arrived in time. A Redis that really did not answer is still refused once the deadline has passed.
+ */
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => setImmediate(() => reject(new Error(TIMED_OUT))), ms);
+    p.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+
+/** RateLimiterRedis whose consume and reward fail past a deadline (see withDeadline). */
+class DeadlineRateLimiterRedis extends RateLimiterRedis {
+  private readonly deadlineMs: number;
+
+  constructor(opts: IRateLimiterRedisOptions, deadlineMs: number) {
+    super(opts);
+    this.deadlineMs = deadlineMs;
+  }
+
+  override consume(
+    key: string | number,
+    points?: number,
+    options?: { [key: string]: unknown },
+  ): Promise<RateLimiterRes> {
+    return withDeadline(super.consume(key, points, options), this.deadlineMs);
+  }
+
+  override reward(
+    key: string | number,
+    points?: number,
+    options?: { [key: string]: unknown },
+  ): Promise<RateLimiterRes> {
+    return withDeadline(super.reward(key, points, options), this.deadlineMs);
+  }
+}
+
 /**
  * Counters in Redis, shared by every replica that uses the same URL and key prefix (rate-limiter-flexible's
  * RateLimiterRedis: one atomic Lua increment per bucket). The client is bounded so a call never waits on
- * Redis for long: no offline queue, a command timeout, no retried commands; it reconnects in the
+ * Redis for long: no offline queue, a deadline per command (withDeadline), no retried commands; it reconnects in the
  * background, and calls pass again as soon as Redis answers. It connects on the first `ping()` (the
  * start-up check); calls before that are refused.
  */
@@ -63,7 +116,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     this.client = new Redis(opts.url, {
       lazyConnect: true,
       connectTimeout: opts.connectTimeoutMs ?? 2000,
-      commandTimeout: this.commandTimeoutMs,
+      // No commandTimeout: its plain timer misjudges a busy process (see withDeadline, which bounds commands).
       // A command sent while disconnected fails at once instead of waiting for a reconnect.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
@@ -84,14 +137,17 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   limiter(bucket: RateBucket, limit: RateLimit): RateLimiterRedis {
-    return new RateLimiterRedis({
-      storeClient: this.client,
-      keyPrefix: `${this.keyPrefix}:${bucket}`,
-      points: limit.points,
-      duration: limit.durationSeconds,
-      // Refuse at once while reconnecting rather than send into a socket that is not ready.
-      rejectIfRedisNotReady: true,
-    });
+    return new DeadlineRateLimiterRedis(
+      {
+        storeClient: this.client,
+        keyPrefix: `${this.keyPrefix}:${bucket}`,
+        points: limit.points,
+        duration: limit.durationSeconds,
+        // Refuse at once while reconnecting rather than send into a socket that is not ready.
+        rejectIfRedisNotReady: true,
+      },
+      this.commandTimeoutMs,
+    );
   }
 
   unavailable(err: unknown): string {
@@ -101,7 +157,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   async ping(): Promise<void> {
     try {
       if (this.client.status === "wait") await this.client.connect();
-      await this.client.ping();
+      await withDeadline(this.client.ping(), this.commandTimeoutMs);
     } catch (err) {
       throw new Error(this.unavailable(err));
     }
@@ -115,7 +171,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   /** What went wrong, in words for the caller and the audit trail (no password, no raw error text). */
   private problem(err: unknown): string {
     const message = err instanceof Error ? err.message : "";
-    if (message === "Command timed out") return `did not answer within ${this.commandTimeoutMs} ms`;
+    if (message === TIMED_OUT) return `did not answer within ${this.commandTimeoutMs} ms`;
     if (/^(NOAUTH|WRONGPASS)/.test(message))
       return "refused the credentials; check the user and password in REDIS_URL";
     const connection = connectionProblem(err);
