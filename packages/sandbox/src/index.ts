@@ -1,3 +1,8 @@
+export type {
+  AuthorizationAudit,
+  AuthorizationAuditEvent,
+} from "./authorization-server/authorization-audit.ts";
+export type { ClientMetadataFetchOptions } from "./authorization-server/client-metadata-fetch.ts";
 export type { ResourceRegistration } from "./authorization-server/provider.ts";
 export {
   buildCrmSeed,

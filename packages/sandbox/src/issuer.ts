@@ -3,6 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { SignJWT } from "jose";
+import type { AuthorizationAudit } from "./authorization-server/authorization-audit.ts";
+import type { ClientMetadataFetchOptions } from "./authorization-server/client-metadata-fetch.ts";
 import type { ResourceRegistration } from "./authorization-server/provider.ts";
 import { defaultScopes, type IdentityDirectory, loadIdentities, roleScopes } from "./identities.ts";
 import { ISSUER_ALG, IssuerKeySource, type IssuerKeys } from "./issuer-keys.ts";
@@ -55,6 +57,10 @@ export interface RunningIssuer {
   registerExchangeClient(id: string, client: ExchangeClient): void;
   /** Lets people sign in to a client for this resource URL (an MCP server's), e.g. once its port is known. */
   registerResource(url: string, resource: ResourceRegistration): void;
+  /** Changes how client ID metadata documents are fetched (tests serve theirs on loopback). */
+  setClientMetadataFetch(options: ClientMetadataFetchOptions): void;
+  /** Sends the issuer's refusals (client ID metadata documents) to an audit log, e.g. `AuditLog.append`. */
+  setAudit(audit: AuthorizationAudit | undefined): void;
   close(): Promise<void>;
 }
 
@@ -75,6 +81,10 @@ export async function startIssuer(opts: {
   publicUrl?: string;
   /** The longest token life for a keystore this call creates (tests shorten it to watch keys retire). */
   maxTokenTtlSeconds?: number;
+  /** How client ID metadata documents are fetched: public https only unless this allows loopback. */
+  clientMetadataFetch?: ClientMetadataFetchOptions;
+  /** Where refusals are audited. */
+  audit?: AuthorizationAudit;
 }): Promise<RunningIssuer> {
   // Loaded only when an issuer starts: oidc-provider announces on import that it prefers Node 22, which
   // every other CLI command would otherwise print.
@@ -103,11 +113,22 @@ export async function startIssuer(opts: {
   const resources = new Map(Object.entries(opts.resources ?? {}));
   const exchangeClients = new Map<string, ExchangeClient>();
   const cookieKeys = [randomBytes(32).toString("base64url")];
+  let clientMetadataFetch: ClientMetadataFetchOptions = opts.clientMetadataFetch ?? {};
+  let audit = opts.audit;
   // oidc-provider's keystore is fixed when it is made: when a rotation publishes, starts or retires a key,
   // the next request gets a new provider on the same storage and cookie keys, so sign-ins in progress,
   // grants, refresh tokens and registered clients carry over and nothing restarts.
   const build = (keys: IssuerKeys) => {
-    const provider = createProvider({ issuer: url, keys, identities, storage, resources, cookieKeys });
+    const provider = createProvider({
+      issuer: url,
+      keys,
+      identities,
+      storage,
+      resources,
+      cookieKeys,
+      clientMetadataFetch: () => clientMetadataFetch,
+      audit: () => audit,
+    });
     registerTokenExchange(
       provider,
       () => keySource.current(),
@@ -184,6 +205,12 @@ export async function startIssuer(opts: {
     registerExchangeClient,
     registerResource: (resourceUrl, resource) => {
       resources.set(resourceUrl, resource);
+    },
+    setClientMetadataFetch: (options) => {
+      clientMetadataFetch = options;
+    },
+    setAudit: (next) => {
+      audit = next;
     },
     close: () =>
       new Promise((r) => {

@@ -1,6 +1,12 @@
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from "oidc-provider";
 import { defaultScopes, type IdentityDirectory } from "../identities.ts";
 import { ISSUER_ALG, type IssuerKeys } from "../issuer-keys.ts";
+import { type AuthorizationAudit, refusalEvent } from "./authorization-audit.ts";
+import {
+  CLIENT_METADATA_MAX_BYTES,
+  type ClientMetadataFetchOptions,
+  createClientMetadataFetch,
+} from "./client-metadata-fetch.ts";
 import { errorPage, PAGE_HEADERS } from "./pages.ts";
 import type { SandboxStorage } from "./storage-adapter.ts";
 
@@ -23,11 +29,15 @@ export function sandboxScopes(dir: IdentityDirectory): string[] {
   return [...new Set(Object.values(dir.roleScopes).flat())].sort();
 }
 
+/** How client ID metadata documents are described in oidc-provider's errors (and only those). */
+const CIMD_ERROR = /^client_id metadata document/;
+
 /**
  * oidc-provider configured as an OAuth 2.1 authorization server for MCP clients on this machine:
- * authorization code with PKCE (S256, required for every client), open dynamic client registration
- * (RFC 7591), resource indicators (RFC 8707) that turn into JWT access tokens (RFC 9068) whose audience is
- * exactly one MCP server, and refresh tokens. Tokens carry the person's tenant and roles, which is all the
+ * authorization code with PKCE (S256, required for every client), clients identified by client ID
+ * metadata documents (an https client_id URL, fetched and checked by `client-metadata-fetch.ts`) beside
+ * open dynamic client registration (RFC 7591) for older clients, resource indicators (RFC 8707) that
+ * turn into JWT access tokens (RFC 9068) whose audience is exactly one MCP server, and refresh tokens. Tokens carry the person's tenant and roles, which is all the
  * servers' policies need; the scopes are cut down to what the person's roles allow.
  */
 export function createProvider(opts: {
@@ -38,6 +48,10 @@ export function createProvider(opts: {
   resources: Map<string, ResourceRegistration>;
   /** Kept across providers made for new keys, so a sign-in in progress survives a rotation step. */
   cookieKeys: string[];
+  /** Read at each fetch: how client ID metadata documents may be reached. */
+  clientMetadataFetch: () => ClientMetadataFetchOptions;
+  /** Read at each refusal: where refusals worth auditing go, if anywhere. */
+  audit: () => AuthorizationAudit | undefined;
 }): Provider {
   const { identities, resources } = opts;
   const allScopes = sandboxScopes(identities);
@@ -71,6 +85,8 @@ export function createProvider(opts: {
       // Pushed requests would bypass the default scope below; no MCP client here needs them.
       pushedAuthorizationRequests: { enabled: false },
       registration: { enabled: true },
+      // draft-ietf-oauth-client-id-metadata-document, as MCP 2025-11-25 requires of clients and servers.
+      clientIdMetadataDocument: { enabled: true, ack: "draft-02" } as never,
       revocation: { enabled: true },
       userinfo: { enabled: false },
       resourceIndicators: {
@@ -94,6 +110,9 @@ export function createProvider(opts: {
         },
       },
     },
+    // Only client ID metadata documents are fetched (no jwks_uri or sector identifier clients here).
+    fetch: createClientMetadataFetch(opts.clientMetadataFetch) as never,
+    fetchResponseBodyLimits: { "client_id metadata document": CLIENT_METADATA_MAX_BYTES } as never,
     // Codes go only to this machine or to https: no plain-http catcher elsewhere, no custom schemes whose
     // destination the consent page could not show.
     extraClientMetadata: {
@@ -103,7 +122,9 @@ export function createProvider(opts: {
           const u = URL.parse(uri);
           const ok = u?.protocol === "https:" || (u?.protocol === "http:" && LOOPBACK.has(u.hostname));
           if (!ok) {
-            throw new errors.InvalidRedirectUri(
+            // InvalidClientMetadata keeps this description (InvalidRedirectUri would replace it with a
+            // generic one); a description starting "redirect_uris" is still answered as invalid_redirect_uri.
+            throw new errors.InvalidClientMetadata(
               `redirect_uris must be https or loopback http (localhost, 127.0.0.1, [::1]); ${uri} is neither`,
             );
           }
@@ -134,12 +155,29 @@ export function createProvider(opts: {
       Session: 8 * 3600,
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-    renderError: (ctx: KoaContextWithOIDC, out) => {
+    renderError: (ctx: KoaContextWithOIDC, out, error) => {
       ctx.set(PAGE_HEADERS);
-      ctx.body = errorPage("Sign-in failed", `${out.error}: ${out.error_description ?? ""}`);
+      ctx.body = errorPage(
+        "Sign-in failed",
+        `${out.error}: ${out.error_description ?? ""}${cimdDetail(error)}`,
+      );
     },
   };
   const provider = new Provider(opts.issuer, config);
+  // A refused client ID metadata document (or a request that does not match it) is a security event:
+  // audited with the client_id URL and the reason, never the document itself.
+  provider.on("authorization.error", (ctx: KoaContextWithOIDC, err: ErrorWithDetail) => {
+    const clientId = String(ctx.oidc?.params?.client_id ?? ctx.query?.client_id ?? "");
+    const audit = opts.audit();
+    if (!audit || !clientId.startsWith("https://")) return;
+    void audit(
+      refusalEvent(err.error ?? "invalid_request", {
+        reason: `${err.error_description ?? err.message}${cimdDetail(err)}`,
+        endpoint: "authorization",
+        client_id: clientId.slice(0, 500),
+      }),
+    ).catch(() => {});
+  });
   // Loopback http is how a local issuer is reached; oidc-provider otherwise assumes TLS in front.
   provider.proxy = false;
   // MCP clients often ask for no scope at all (MCP Inspector's quick sign-in does). Such a request means
@@ -158,6 +196,19 @@ export function createProvider(opts: {
     await next();
   });
   return provider;
+}
+
+interface ErrorWithDetail extends Error {
+  error?: string;
+  error_description?: string;
+  error_detail?: string;
+}
+
+/** Why a client ID metadata document was refused, when oidc-provider keeps it apart from the description. */
+function cimdDetail(error: unknown): string {
+  const e = error as ErrorWithDetail | undefined;
+  if (!e?.error_detail || !CIMD_ERROR.test(e.error_description ?? "")) return "";
+  return `: ${e.error_detail}`;
 }
 
 /** The scopes a person may consent to: those their roles grant. */
