@@ -3,10 +3,12 @@ export { migrateToLatest } from "./migrate.ts";
 export { defaultDataDir, repoRoot } from "./paths.ts";
 export { withStatementCache } from "./statement-cache.ts";
 export type {
+  AccessSeenTable,
   ApprovalsTable,
   AuditEventsTable,
   GatehouseTables,
   KillSwitchesTable,
+  RevocationsTable,
   TicketDraftsTable,
   TicketSendsTable,
 } from "./tables.ts";

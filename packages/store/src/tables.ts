@@ -107,10 +107,40 @@ export interface TicketSendsTable {
   updated_at: string;
 }
 
+/** A revoked person, client or access token: every server refuses its calls within seconds. */
+export interface RevocationsTable {
+  id: string;
+  /** subject (a person) | client (a client_id) | token (an access token's jti) */
+  kind: string;
+  value: string;
+  reason: string;
+  revoked_by: string;
+  revoked_at: string;
+}
+
+/** One person's access to one server through one client and token, as the pipeline saw it. */
+export interface AccessSeenTable {
+  user_id: string;
+  client_id: string;
+  server: string;
+  /** http | stdio */
+  transport: string;
+  env: string;
+  /** The access token's jti (`local-profile` for a stdio profile, `no-jti` for a token without one). */
+  token_id: string;
+  tenant: string;
+  token_expires_at: string | null;
+  first_seen: string;
+  /** Refreshed at most once a minute per server process: accurate to about a minute. */
+  last_seen: string;
+}
+
 export interface GatehouseTables {
   audit_events: AuditEventsTable;
   kill_switches: KillSwitchesTable;
   ticket_drafts: TicketDraftsTable;
   approvals: ApprovalsTable;
   ticket_sends: TicketSendsTable;
+  revocations: RevocationsTable;
+  access_seen: AccessSeenTable;
 }

@@ -38,6 +38,7 @@ describe("store migrations", () => {
       "002_tickets_and_approvals",
       "003_write_path",
       "004_audit_sequence_constraints",
+      "005_revocations_and_access",
     ]);
     expect(await tableNames(store)).toEqual(expect.arrayContaining(["audit_events", "kill_switches"]));
   });
@@ -74,6 +75,7 @@ describe("store migrations", () => {
         "002_tickets_and_approvals",
         "003_write_path",
         "004_audit_sequence_constraints",
+        "005_revocations_and_access",
       ]);
       await a.close();
       await b.close();
