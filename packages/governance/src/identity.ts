@@ -8,6 +8,8 @@ export interface Identity {
   env: string;
   tokenId: string;
   scopes: string[];
+  /** When the access token expires (epoch seconds); absent for a local profile. */
+  expiresAt?: number;
 }
 
 export type AuthErrorCode = "invalid_request" | "invalid_token" | "insufficient_scope";

@@ -1,4 +1,12 @@
 export {
+  type AccessInventoryOptions,
+  accessInventory,
+  type ClientAccess,
+  type PersonAccess,
+  type TokenInUse,
+} from "./access-inventory.ts";
+export { ACCESS_SEEN_REFRESH_MS, AccessSeen } from "./access-seen.ts";
+export {
   ApprovalError,
   type ApprovalRecord,
   type ApprovalSubject,
@@ -51,6 +59,14 @@ export {
   RefusalRecorder,
   type RefusalRecorderOptions,
 } from "./refusal-recorder.ts";
+export {
+  REVOCATION_KINDS,
+  type Revocation,
+  RevocationInputError,
+  type RevocationKind,
+  Revocations,
+  revocationProblem,
+} from "./revocations.ts";
 export {
   ACCEPTED_ALGORITHMS,
   createTokenVerifier,

@@ -112,5 +112,6 @@ export function identityFromClaims(payload: JWTPayload, env: string): Identity {
     env,
     tokenId: typeof payload.jti === "string" ? payload.jti : "no-jti",
     scopes: stringArray(payload.scope),
+    ...(typeof payload.exp === "number" ? { expiresAt: payload.exp } : {}),
   };
 }

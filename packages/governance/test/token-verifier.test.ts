@@ -90,6 +90,7 @@ describe("token verifier", () => {
       env: "test",
       tokenId: "token-0001",
       scopes: ["orders:read", "orders:pii"],
+      expiresAt: expect.any(Number),
     });
   });
 
