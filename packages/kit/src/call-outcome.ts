@@ -2,6 +2,7 @@ import type { ToolErrorCode } from "./tool-error.ts";
 
 /** The pipeline stage a call ended at ("done" when it completed). */
 export type Stage =
+  | "identity"
   | "input"
   | "kill_switch"
   | "rate_limit"
@@ -24,9 +25,14 @@ export interface CallOutcome {
   policyIds?: string[];
   /** Rate-limit refusals: when to try again. */
   retryAfterSeconds?: number;
-  /** A handler's deliberate failure, by kind (e.g. `not_found`). */
-  code?: ToolErrorCode;
+  /** A handler's deliberate failure, by kind (e.g. `not_found`), or `revoked` at the identity stage. */
+  code?: OutcomeCode;
+  /** Identity-stage refusals: what was revoked (the person, the client or this token). */
+  revoked?: "subject" | "client" | "token";
 }
+
+/** Why a call ended, for machines: a handler's ToolError code, or a revocation. */
+export type OutcomeCode = ToolErrorCode | "revoked";
 
 export const META_OUTCOME = "io.gatehouse/outcome";
 

@@ -55,6 +55,8 @@ const env = z.object({
   GATEHOUSE_RATE_LIMIT_TENANT: rateLimit("600/60s"),
   GATEHOUSE_RATE_LIMIT_TOOL: rateLimit("1200/60s"),
   GATEHOUSE_KILLSWITCH_TTL_MS: z.coerce.number().int().min(0).default(1000),
+  // At most a second: a revoked person's calls must stop everywhere within 2 s.
+  GATEHOUSE_REVOCATION_TTL_MS: z.coerce.number().int().min(0).max(1000).default(1000),
   GATEHOUSE_APPROVAL_TTL_SECONDS: z.coerce
     .number()
     .int()
@@ -97,6 +99,7 @@ export interface KitConfig {
   allowedOrigins: string[];
   rateLimits: RateLimitConfig;
   killSwitchTtlMs: number;
+  revocationTtlMs: number;
   approvalTtlSeconds: number;
   maxResultBytes: number;
   maxBodyBytes: number;
@@ -142,6 +145,7 @@ export function loadKitConfig(defaultPort: number, source: NodeJS.ProcessEnv = p
       perTool: e.GATEHOUSE_RATE_LIMIT_TOOL,
     },
     killSwitchTtlMs: e.GATEHOUSE_KILLSWITCH_TTL_MS,
+    revocationTtlMs: e.GATEHOUSE_REVOCATION_TTL_MS,
     approvalTtlSeconds: e.GATEHOUSE_APPROVAL_TTL_SECONDS,
     maxResultBytes: e.GATEHOUSE_MAX_RESULT_BYTES,
     maxBodyBytes: e.GATEHOUSE_MAX_BODY_BYTES,

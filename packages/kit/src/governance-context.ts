@@ -1,4 +1,12 @@
-import { Approvals, AuditLog, KillSwitches, PolicyEngine, RateLimits } from "@gatehouse/governance";
+import {
+  AccessSeen,
+  Approvals,
+  AuditLog,
+  KillSwitches,
+  PolicyEngine,
+  RateLimits,
+  Revocations,
+} from "@gatehouse/governance";
 import { migrateToLatest, openStore, type Store } from "@gatehouse/store";
 import type { KitConfig } from "./config.ts";
 
@@ -9,6 +17,10 @@ export interface Governance {
   policy: PolicyEngine;
   limits: RateLimits;
   killSwitches: KillSwitches;
+  /** Revoked people, clients and tokens: refused at the identity stage. */
+  revocations: Revocations;
+  /** Who reached this server through which client and token, for the access inventory. */
+  accessSeen: AccessSeen;
   approvals: Approvals;
   maxResultBytes: number;
 }
@@ -89,6 +101,8 @@ export async function createGovernance(
     policy,
     limits,
     killSwitches: new KillSwitches(store, config.killSwitchTtlMs),
+    revocations: new Revocations(store, config.revocationTtlMs),
+    accessSeen: new AccessSeen(store),
     approvals: new Approvals(store, policy, config.approvalTtlSeconds),
     maxResultBytes: config.maxResultBytes,
   };

@@ -1,5 +1,5 @@
 export type { ApprovalSource } from "./approval-routes.ts";
-export { type CallOutcome, META_OUTCOME, outcomeOf, type Stage } from "./call-outcome.ts";
+export { type CallOutcome, META_OUTCOME, type OutcomeCode, outcomeOf, type Stage } from "./call-outcome.ts";
 export { type KitConfig, loadKitConfig } from "./config.ts";
 export {
   defineServer,

@@ -108,6 +108,7 @@ export function createMcpServerFactory<S extends Services>(parts: McpServerParts
         signal,
         deadline,
         callerToken: def.tokenExchange ? (ctx.http?.authInfo?.token ?? parts.stdioToken) : undefined,
+        transport: ctx.http ? "http" : "stdio",
       });
       return {
         content: [{ type: "text" as const, text: result.text }],

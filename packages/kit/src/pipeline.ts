@@ -38,13 +38,15 @@ export interface CallInput {
   deadline: number;
   /** Passed to handlers of servers that exchange tokens. */
   callerToken?: string;
+  /** How the call arrived, for the access inventory. */
+  transport?: "http" | "stdio";
 }
 
 const MAX_PROMPT = 2000;
 
 /**
  * The one enforcement point. Every tool of every server runs through here, in this order:
- * intent audited → input validated → kill switch → rate limit → policy → approval (send tools) →
+ * intent audited → identity not revoked → input validated → kill switch → rate limit → policy → approval (send tools) →
  * handler → output schema →
  * record policy → redaction and size cap → outcome audited. If the intent cannot be recorded, nothing runs.
  */
@@ -128,6 +130,7 @@ async function governedCall<S>(
       /** The error behind a failure, for its machine-readable code. */
       error?: unknown;
       retryAfterSeconds?: number;
+      revoked?: CallOutcome["revoked"];
     } = {},
   ): Promise<PipelineResult> => {
     const event = await tel.audit(() =>
@@ -151,7 +154,7 @@ async function governedCall<S>(
     );
     // The audit trail is the record of every call; the log line is for debugging only.
     log.debug({ audit: event.id, tool: tool.name, outcome: event.outcome }, "tool call");
-    const code = extra.error instanceof ToolError ? extra.error.code : undefined;
+    const code = extra.revoked ? "revoked" : extra.error instanceof ToolError ? extra.error.code : undefined;
     return {
       isError: type !== "tool.completed",
       text,
@@ -164,6 +167,7 @@ async function governedCall<S>(
         ...(extra.policyIds ? { policyIds: extra.policyIds } : {}),
         ...(extra.retryAfterSeconds !== undefined ? { retryAfterSeconds: extra.retryAfterSeconds } : {}),
         ...(code ? { code } : {}),
+        ...(extra.revoked ? { revoked: extra.revoked } : {}),
       },
     };
   };
@@ -188,6 +192,48 @@ async function governedCall<S>(
       },
     );
   };
+
+  // 0. Identity: the token was verified (and may sit in the verifier's cache until it expires); a person,
+  // client or token revoked since is refused here, within the revocation list's cache TTL, on every server.
+  let revocation: Awaited<ReturnType<Governance["revocations"]["check"]>>;
+  try {
+    revocation = await tel.stage("identity", () => gov.revocations.check(identity));
+  } catch (err) {
+    // Unknown whether the caller is revoked: refuse (fail closed), as the rate stage does without counters.
+    log.error({ err, audit: requested.id }, "revocation list unreadable");
+    return finish(
+      "tool.denied",
+      "identity",
+      "access could not be checked against the revocation list; try again shortly",
+      { decision: "deny", detail: { reason: "revocation list unavailable" } },
+    );
+  }
+  if (revocation) {
+    const what = { subject: "this person's", client: "this client's", token: "this access token's" }[
+      revocation.kind
+    ];
+    return finish(
+      "tool.denied",
+      "identity",
+      `${what} access was revoked by an operator at ${revocation.revokedAt}; ask an operator to restore it`,
+      {
+        decision: "deny",
+        revoked: revocation.kind,
+        detail: {
+          revocation: revocation.id,
+          revoked: revocation.kind,
+          revokedBy: revocation.revokedBy,
+          revokedAt: revocation.revokedAt,
+        },
+      },
+    );
+  }
+  // Seen, for the access inventory: a write only the first time and then once a minute per combination.
+  if (call.transport) {
+    await gov.accessSeen
+      .record(identity, { server: call.server, transport: call.transport })
+      .catch((err: unknown) => log.warn({ err }, "could not note access for the inventory"));
+  }
 
   // 1. Input: validated against the tool's schema; unknown fields are refused, not ignored.
   if (tooDeep) {

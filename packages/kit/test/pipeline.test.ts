@@ -1,7 +1,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Approvals, AuditLog, KillSwitches, PolicyEngine, RateLimits } from "@gatehouse/governance";
+import {
+  AccessSeen,
+  Approvals,
+  AuditLog,
+  KillSwitches,
+  PolicyEngine,
+  RateLimits,
+  Revocations,
+} from "@gatehouse/governance";
 import { migrateToLatest, openStore } from "@gatehouse/store";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -77,6 +85,8 @@ beforeEach(async () => {
       perTool: { points: 100, durationSeconds: 60 },
     }),
     killSwitches: new KillSwitches(store, 0),
+    revocations: new Revocations(store, 0),
+    accessSeen: new AccessSeen(store),
     maxResultBytes: 10_000,
   };
   handlerRuns = 0;
