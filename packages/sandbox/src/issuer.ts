@@ -6,6 +6,7 @@ import { SignJWT } from "jose";
 import type { AuthorizationAudit } from "./authorization-server/authorization-audit.ts";
 import type { ClientMetadataFetchOptions } from "./authorization-server/client-metadata-fetch.ts";
 import type { ResourceRegistration } from "./authorization-server/provider.ts";
+import type { RevocationFeed, RevokedNow } from "./authorization-server/revocation-enforcer.ts";
 import { defaultScopes, type IdentityDirectory, loadIdentities, roleScopes } from "./identities.ts";
 import { ISSUER_ALG, IssuerKeySource, type IssuerKeys } from "./issuer-keys.ts";
 import { type ExchangeClient, TOKEN_EXCHANGE_GRANT } from "./token-exchange.ts";
@@ -81,6 +82,11 @@ export async function startIssuer(opts: {
   publicUrl?: string;
   /** The longest token life for a keystore this call creates (tests shorten it to watch keys retire). */
   maxTokenTtlSeconds?: number;
+  /**
+   * Gatehouse's revocation list: revoked people cannot sign in, revoked clients cannot be authorized, and
+   * nothing revoked keeps a grant, session or refresh token here or gets a token exchanged.
+   */
+  revocations?: RevocationFeed;
   /** How client ID metadata documents are fetched: public https only unless this allows loopback. */
   clientMetadataFetch?: ClientMetadataFetchOptions;
   /** Where refusals are audited. */
@@ -93,11 +99,13 @@ export async function startIssuer(opts: {
     { interactionRoutes },
     { createProvider, isLoopbackOrigin },
     { SandboxStorage },
+    { RevocationEnforcer },
   ] = await Promise.all([
     import("./authorization-server/exchange-grant.ts"),
     import("./authorization-server/interactions.ts"),
     import("./authorization-server/provider.ts"),
     import("./authorization-server/storage-adapter.ts"),
+    import("./authorization-server/revocation-enforcer.ts"),
   ]);
   const keySource = new IssuerKeySource(opts.dataDir, { maxTokenTtlSeconds: opts.maxTokenTtlSeconds });
   const identities = loadIdentities();
@@ -110,6 +118,9 @@ export async function startIssuer(opts: {
   const url = opts.publicUrl ?? `http://${host}:${(server.address() as AddressInfo).port}`;
 
   const storage = new SandboxStorage(join(opts.dataDir, "issuer", "registered-clients.json"));
+  const enforcer = opts.revocations ? new RevocationEnforcer(opts.revocations, storage) : undefined;
+  // Read afresh (and applied) for each request that could lead to a token; nothing revoked without a list.
+  const revokedNow = async (): Promise<RevokedNow | undefined> => enforcer?.apply();
   const resources = new Map(Object.entries(opts.resources ?? {}));
   const exchangeClients = new Map<string, ExchangeClient>();
   const cookieKeys = [randomBytes(32).toString("base64url")];
@@ -139,12 +150,20 @@ export async function startIssuer(opts: {
         const atResource = resources.get(resource)?.scopes;
         return roleScopes(identities, roles).filter((s) => !atResource || atResource.includes(s));
       },
+      async (claims) => {
+        const now = await revokedNow();
+        return !!now && (now.subject(claims.sub) || now.client(claims.client) || now.token(claims.jti));
+      },
     );
     return {
       keys,
       provider,
       oauth: provider.callback(),
-      interactions: interactionRoutes(provider, identities),
+      interactions: interactionRoutes(
+        provider,
+        identities,
+        async (user) => !!(await revokedNow())?.subject(user),
+      ),
     };
   };
   let live = build(keySource.current());
@@ -166,6 +185,20 @@ export async function startIssuer(opts: {
   };
   for (const [id, client] of Object.entries(opts.exchangeClients ?? {})) registerExchangeClient(id, client);
 
+  // Before authorize and token requests: the revocation list is applied to the issuer's state (so a revoked
+  // refresh token or grant is already gone when oidc-provider looks it up), and a revoked client may not
+  // start a sign-in. Answers true when it refused the request itself.
+  const guardRevoked = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> => {
+    const now = await revokedNow();
+    const clientId = new URL(req.url ?? "/", "http://x").searchParams.get("client_id");
+    if (path === "/authorize" && now && clientId && now.client(clientId)) {
+      res.writeHead(403, { "content-type": "text/plain; charset=utf-8" });
+      res.end(`client ${clientId} has been revoked by an operator; it cannot sign anyone in`);
+      return true;
+    }
+    return false;
+  };
+
   const registrationPath = "/register";
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? "/", "http://x").pathname;
@@ -174,6 +207,22 @@ export async function startIssuer(opts: {
       return res.end(JSON.stringify({ ok: true }));
     }
     const { interactions, oauth } = current();
+    if (enforcer && (path === "/authorize" || path === "/token")) {
+      return void guardRevoked(req, res, path).then(
+        (refused) => {
+          if (!refused) void oauth(req, res);
+        },
+        () => {
+          if (!res.headersSent) res.writeHead(503, { "content-type": "application/json" });
+          res.end(
+            JSON.stringify({
+              error: "temporarily_unavailable",
+              error_description: "the revocation list could not be read; try again shortly",
+            }),
+          );
+        },
+      );
+    }
     if (path.startsWith("/interaction/")) {
       return void interactions(req, res, path).catch((err: unknown) => {
         if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });

@@ -54,6 +54,8 @@ export async function exchangeToken(
   policy: {
     /** The scopes people with these roles may hold at `resource`. */
     scopesFor(roles: string[], resource: string): string[];
+    /** Whether an operator revoked this person, client or token (the console's revocation list). */
+    revoked?(claims: { sub: string; client: string; jti: string }): Promise<boolean>;
   },
 ): Promise<{
   access_token: string;
@@ -99,6 +101,16 @@ export async function exchangeToken(
   }
   if (subject.act)
     throw new TokenExchangeError("invalid_grant", "an exchanged token cannot be exchanged again");
+  const subjectClient = typeof subject.client_id === "string" ? subject.client_id : "";
+  if (
+    (await policy.revoked?.({
+      sub: String(subject.sub),
+      client: subjectClient,
+      jti: String(subject.jti ?? ""),
+    })) ||
+    (await policy.revoked?.({ sub: "", client: client.id, jti: "" }))
+  )
+    throw new TokenExchangeError("invalid_grant", "access for this person, client or token has been revoked");
 
   // The new token's scopes are what the person's roles allow at that server: the caller's token names
   // the client (its audience is the client), not the downstream servers, so it cannot carry their scopes.

@@ -28,6 +28,8 @@ export function registerTokenExchange(
   keys: () => IssuerKeys,
   exchangeClients: Map<string, ExchangeClient>,
   scopesFor: (roles: string[], resource: string) => string[],
+  /** Revoked people, clients and tokens get nothing here either. */
+  revoked?: (claims: { sub: string; client: string; jti: string }) => Promise<boolean>,
 ): void {
   provider.registerGrantType(
     TOKEN_EXCHANGE_GRANT,
@@ -39,7 +41,13 @@ export function registerTokenExchange(
         const params = ctx.oidc.params as Record<string, unknown>;
         const get = (name: string) =>
           typeof params[name] === "string" ? (params[name] as string) : undefined;
-        ctx.body = await exchangeToken(keys(), provider.issuer, { ...client, id }, { get }, { scopesFor });
+        ctx.body = await exchangeToken(
+          keys(),
+          provider.issuer,
+          { ...client, id },
+          { get },
+          { scopesFor, revoked },
+        );
       } catch (err) {
         if (!(err instanceof TokenExchangeError)) throw err;
         ctx.status = err.status;

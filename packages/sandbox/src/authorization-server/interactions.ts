@@ -26,7 +26,12 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
  * Sign-in picks one of the seeded people; consent shows which scopes the person's roles allow, grants
  * those and refuses the rest, so a client never gets more than the person could.
  */
-export function interactionRoutes(provider: Provider, identities: IdentityDirectory) {
+export function interactionRoutes(
+  provider: Provider,
+  identities: IdentityDirectory,
+  /** A person an operator revoked cannot sign in again. */
+  isRevoked: (user: string) => Promise<boolean> = async () => false,
+) {
   const finish = (req: IncomingMessage, res: ServerResponse, result: InteractionResults) =>
     provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
 
@@ -66,6 +71,18 @@ export function interactionRoutes(provider: Provider, identities: IdentityDirect
             res,
             400,
             loginPage({ uid, clientName, users: identities.users, error: `unknown person "${user}"` }),
+          );
+        }
+        if (await isRevoked(user)) {
+          return send(
+            res,
+            403,
+            loginPage({
+              uid,
+              clientName,
+              users: identities.users,
+              error: `${user}'s access has been revoked by an operator`,
+            }),
           );
         }
         return finish(req, res, { login: { accountId: user } });

@@ -75,6 +75,40 @@ export class SandboxStorage {
     };
   }
 
+  /**
+   * Destroys whatever would let a revoked person (`subject`), client or token get another access token:
+   * grants, refresh tokens, authorization codes and stored access tokens, and sessions (a person's whole
+   * session; a client's authorization within every session). Idempotent. Returns how many entries went.
+   */
+  revokeAccess(kind: "subject" | "client" | "token", value: string): number {
+    let removed = 0;
+    const matches = (id: string, p: AdapterPayload) =>
+      kind === "subject"
+        ? p.accountId === value
+        : kind === "client"
+          ? p.clientId === value
+          : id === value || p.jti === value;
+    for (const model of ["Grant", ...TOKEN_MODELS]) {
+      for (const [id, entry] of this.table(model)) {
+        if (matches(id, entry.payload)) {
+          this.table(model).delete(id);
+          removed++;
+        }
+      }
+    }
+    for (const [id, entry] of this.table("Session")) {
+      const session = entry.payload as AdapterPayload & { authorizations?: Record<string, unknown> };
+      if (kind === "subject" && session.accountId === value) {
+        this.table("Session").delete(id);
+        removed++;
+      } else if (kind === "client" && session.authorizations && value in session.authorizations) {
+        delete session.authorizations[value];
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   putEphemeralClient(id: string, metadata: AdapterPayload): void {
     this.ephemeralClients.add(id);
     this.table("Client").set(id, { payload: { ...metadata, client_id: id } });
