@@ -9,9 +9,15 @@ export type AuditEventType =
   | "tool.denied"
   | "auth.rejected"
   | "killswitch.changed"
+  | "access.revoked"
+  | "access.listed"
   | "approval.granted"
   | "approval.rejected"
-  | "approval.refused";
+  | "approval.refused"
+  | "console.signed_in"
+  | "console.signed_out"
+  | "console.refused"
+  | "console.chain_verified";
 
 /** What a caller of the audit log supplies; sequence, time and hashes are assigned on append. */
 export interface AuditEventInput {

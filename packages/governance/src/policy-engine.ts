@@ -55,7 +55,9 @@ export interface SubjectResource {
 export type PolicyRequest =
   | { action: "call_tool" | "see_pii"; identity: Identity; tool: ToolResource; targetTenant: string }
   | { action: "read_record"; identity: Identity; record: RecordResource; targetTenant: string }
-  | { action: "approve"; identity: Identity; subject: SubjectResource; targetTenant: string };
+  | { action: "approve"; identity: Identity; subject: SubjectResource; targetTenant: string }
+  /** The operator console: an area's data of one tenant ("*": every tenant), shown or acted on. */
+  | { action: "console_view" | "console_act"; identity: Identity; area: string; targetTenant: string };
 
 export interface PolicyDecision {
   allow: boolean;
@@ -176,6 +178,9 @@ function resourceOf(req: PolicyRequest): CedarWasm.EntityJson {
         },
         parents: [],
       };
+    case "console_view":
+    case "console_act":
+      return { uid: { type: `${NS}::ConsoleArea`, id: req.area }, attrs: { area: req.area }, parents: [] };
     default:
       return {
         uid: { type: `${NS}::Tool`, id: `${req.tool.server}/${req.tool.name}` },

@@ -1,9 +1,9 @@
 import { mkdirSync } from "node:fs";
 import { type ServerDefinition, type SpawnedServer, serverScopes, spawnHttpServer } from "@gatehouse/kit";
-import { startIssuer } from "@gatehouse/sandbox/issuer";
 import { describeUrl } from "@gatehouse/store";
 import { type CliContext, err, out, withStore } from "../context.ts";
 import type { RunningFrontDoor } from "../front-door/index.ts";
+import { startIssuerWithRevocations } from "../issuer-revocations.ts";
 import { portOffset, recordRunningSandbox, sandboxPort } from "../ports.ts";
 import { exchangeClientSecret, startSandboxSystems } from "../sandbox-systems.ts";
 import {
@@ -13,6 +13,7 @@ import {
   serverPort,
   servers,
 } from "../servers.ts";
+import { registerConsoleAtIssuer, sandboxConsoleUrl, startSandboxConsole } from "../start-console.ts";
 import { frontDoorPlan } from "./start-front-door.ts";
 
 const step = (text: string) => err(`• ${text}`);
@@ -102,14 +103,22 @@ export async function startCommand(ctx: CliContext, opts: { publicUrl?: string }
           },
         ]),
     );
-    return startIssuer({
+    // It enforces the revocation list: revoked people and clients get no new tokens.
+    return startIssuerWithRevocations(ctx, {
       dataDir: ctx.dataDir,
       port: issuerPort,
       publicUrl: door?.issuer ?? ctx.issuer,
       exchangeClients,
       // People sign in (authorization code + PKCE) to MCP clients for exactly these resources.
+      // A server's approval scope too: people approve its sends at its /approvals endpoint.
       resources: Object.fromEntries(
-        all.map((s, i) => [defaultResourceUrl(s), { scopes: serverScopes(definitions[i]!) }]),
+        all.map((s, i) => {
+          const d = definitions[i]!;
+          return [
+            defaultResourceUrl(s),
+            { scopes: [...serverScopes(d), ...(d.approvals ? [d.approvals.scope] : [])] },
+          ];
+        }),
       ),
     });
   })();
@@ -146,6 +155,11 @@ export async function startCommand(ctx: CliContext, opts: { publicUrl?: string }
     return 1;
   }
   const issuer = issuerOutcome.value;
+  const ticketSend = all.find((s) => s.name === "ticket-send");
+  const consoleUrl = sandboxConsoleUrl();
+  const consoleSecret = ticketSend
+    ? registerConsoleAtIssuer(issuer, ctx, consoleUrl, defaultResourceUrl(ticketSend))
+    : undefined;
   let frontDoor: RunningFrontDoor | undefined;
   if (door) {
     step(`front door (HAProxy) on http://${door.listenHost}:${door.listenPort} for ${door.publicBase}`);
@@ -160,9 +174,31 @@ export async function startCommand(ctx: CliContext, opts: { publicUrl?: string }
     }
   }
 
+  // The operator console, on loopback beside the servers (it needs ticket-send to decide approvals).
+  let operatorConsole: { url: string; close(): Promise<void> } | undefined;
+  if (ticketSend && consoleSecret) {
+    step(`operator console on ${consoleUrl}`);
+    try {
+      operatorConsole = await startSandboxConsole(ctx, {
+        issuer: issuer.url,
+        ticketSendUrl: defaultResourceUrl(ticketSend),
+        exchangeSecret: consoleSecret,
+        definitions,
+      });
+    } catch (e) {
+      err(explain("operator console", Number(new URL(consoleUrl).port), e as Error));
+      await frontDoor?.stop();
+      await Promise.all(running.map((r) => r.server.stop()));
+      await issuer.close();
+      await systems.close();
+      return 1;
+    }
+  }
+
   let forget: () => void = () => undefined;
   const stopAll = async () => {
     forget();
+    await operatorConsole?.close();
     await frontDoor?.stop();
     await Promise.all(running.map((r) => r.server.stop()));
     await issuer.close();
@@ -192,6 +228,7 @@ export async function startCommand(ctx: CliContext, opts: { publicUrl?: string }
   if (systems.hubspot) out(`  ${"hubspot (sandbox)".padEnd(18)} ${systems.hubspot.url}`);
   if (systems.jira) out(`  ${"jira (sandbox)".padEnd(18)} ${systems.jira.url}`);
   for (const r of running) out(`  ${r.name.padEnd(18)} ${r.server.url}`);
+  if (operatorConsole) out(`  ${"console".padEnd(18)} ${operatorConsole.url}`);
   out("");
   out("Sign in:       point an OAuth-capable MCP client (MCP Inspector) at a server URL above;");
   out("               the issuer's sign-in page lists the sandbox people (alice, bob, carol, dave, erin).");
@@ -201,6 +238,8 @@ export async function startCommand(ctx: CliContext, opts: { publicUrl?: string }
       : "Get a token:   pnpm --silent gatehouse token --user alice --server order-lookup",
   );
   out("Watch audit:   pnpm gatehouse audit tail --follow");
+  if (operatorConsole)
+    out(`Console:       ${operatorConsole.url} (sign in as carol to approve, dave to see everything)`);
   out("");
 
   await new Promise<void>((resolve) => {
