@@ -33,6 +33,11 @@ const help = (
                                           review a ticket draft and approve or reject exactly that content
   killswitch on|off <tool> [--reason r]   stop or resume a tool everywhere, without restarts
   killswitch list
+  revoke person|client|token <id> --reason r
+                                          take access away everywhere: every server refuses the person's, client's
+                                          or token's access tokens within 2 s; the sandbox issuer drops its grants,
+                                          sessions and refresh tokens
+  access list [--person <id>]             who has access from where: clients, servers, transports, tokens in use
   keys rotate [--lead <s>]                rotate the sandbox issuer's signing key without downtime: the new key is
                                           published now and signs after the lead (60 s); the old one stays
                                           published until every token it signed has expired
@@ -64,6 +69,7 @@ const OPTIONS = {
   write: { type: "boolean" },
   file: { type: "string" },
   lead: { type: "string" },
+  person: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 type Option = keyof typeof OPTIONS;
@@ -80,6 +86,8 @@ const COMMANDS: Record<string, { options: Option[]; positionals: number }> = {
   approve: { options: ["user", "reason"], positionals: 1 },
   reject: { options: ["user", "reason"], positionals: 1 },
   killswitch: { options: ["reason"], positionals: 2 },
+  revoke: { options: ["reason"], positionals: 2 },
+  access: { options: ["person"], positionals: 1 },
   keys: { options: ["lead"], positionals: 1 },
   "desktop-config": { options: ["user", "write", "file"], positionals: 0 },
   conformance: { options: ["user", "audience", "requirements"], positionals: 1 },
@@ -167,6 +175,10 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./commands/approve.ts")).approveCommand(ctx, command, sub, values);
     case "killswitch":
       return (await import("./commands/killswitch.ts")).killSwitchCommand(ctx, sub, arg, values);
+    case "revoke":
+      return (await import("./commands/revoke.ts")).revokeCommand(ctx, sub, arg, values);
+    case "access":
+      return (await import("./commands/access.ts")).accessCommand(ctx, sub, values);
     case "keys":
       return (await import("./commands/keys.ts")).keysCommand(ctx, sub, values);
     case "conformance":
