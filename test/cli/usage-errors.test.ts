@@ -23,7 +23,22 @@ describe("gatehouse command-line mistakes", () => {
     ["unknown command", ["frobnicate"], /unknown command "frobnicate"/],
     ["unknown option", ["token", "--user", "alice", "--colour"], /unknown option --colour/],
     ["unknown short option", ["audit", "tail", "-x"], /unknown option -x/],
-    ["option another command takes", ["start", "--user", "alice"], /start takes no options \(got --user\)/],
+    [
+      "option another command takes",
+      ["start", "--user", "alice"],
+      /start does not take --user \(it takes --public-url\)/,
+    ],
+    [
+      "public URL that is not http(s)",
+      ["start", "--public-url", "ftp://mcp.example.com"],
+      /--public-url: the public URL must be an http\(s\) URL/,
+    ],
+    [
+      "public URL with a path",
+      ["start", "--public-url", "https://mcp.example.com/gatehouse"],
+      /--public-url: .*no path/,
+    ],
+    ["public URL without a value", ["start", "--public-url"], /--public-url needs a value/],
     ["option of the wrong command", ["token", "--user", "alice", "--write"], /token does not take --write/],
     ["missing value at the end", ["token", "--user"], /--user needs a value/],
     [

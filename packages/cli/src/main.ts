@@ -14,6 +14,8 @@ const help = (
 ) => `gatehouse — run and operate the Gatehouse MCP servers
 
   start                                   issuer + every server on loopback HTTP (embedded store unless DATABASE_URL)
+  start --public-url <https://host>       the same behind one front door (HAProxy) for a tunnel: every server at
+                                          <url>/<server>/mcp, the sandbox issuer at <url> (GATEHOUSE_PUBLIC_BASE_URL)
   stdio <server> --user <id> [--ttl <s>]  serve one server over stdio (Claude Desktop, MCP Inspector) as a sandbox
                                           person: a token minted now (8 h unless --ttl), verified like any other;
                                           when it expires, calls are refused: restart the client to get a new one
@@ -70,6 +72,7 @@ const OPTIONS = {
   file: { type: "string" },
   lead: { type: "string" },
   person: { type: "string" },
+  "public-url": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 type Option = keyof typeof OPTIONS;
@@ -79,7 +82,7 @@ type Option = keyof typeof OPTIONS;
  * Anything else is refused rather than ignored, so a typo never runs a command with a default instead.
  */
 const COMMANDS: Record<string, { options: Option[]; positionals: number }> = {
-  start: { options: [], positionals: 0 },
+  start: { options: ["public-url"], positionals: 0 },
   stdio: { options: ["user", "profile", "ttl"], positionals: 1 },
   token: { options: ["user", "audience", "server", "ttl", "scopes"], positionals: 0 },
   audit: { options: ["lines", "follow"], positionals: 2 },
@@ -148,7 +151,7 @@ async function main(argv: string[]): Promise<number> {
   const ctx = cliContext();
   switch (command) {
     case "start":
-      return (await import("./commands/start.ts")).startCommand(ctx);
+      return (await import("./commands/start.ts")).startCommand(ctx, { publicUrl: values["public-url"] });
     case "stdio":
       return (await import("./commands/stdio.ts")).stdioCommand(ctx, sub, values);
     case "token":

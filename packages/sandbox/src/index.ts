@@ -3,7 +3,15 @@ export type {
   AuthorizationAuditEvent,
 } from "./authorization-server/authorization-audit.ts";
 export type { ClientMetadataFetchOptions } from "./authorization-server/client-metadata-fetch.ts";
+export {
+  ENTERPRISE_MANAGED_AUTHORIZATION,
+  ID_JAG_TYP,
+  JWT_BEARER_GRANT,
+  type TrustedIdentityProvider,
+} from "./authorization-server/identity-assertion.ts";
 export type { ResourceRegistration } from "./authorization-server/provider.ts";
+export { type RunningEnterpriseIdp, startEnterpriseIdp } from "./enterprise-idp/enterprise-idp.ts";
+export { type EnterpriseClient, ID_JAG_TOKEN_TYPE } from "./enterprise-idp/id-jag-exchange.ts";
 export {
   buildCrmSeed,
   type CrmSeed,

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { SignJWT } from "jose";
 import type { AuthorizationAudit } from "./authorization-server/authorization-audit.ts";
 import type { ClientMetadataFetchOptions } from "./authorization-server/client-metadata-fetch.ts";
+import type { TrustedIdentityProvider } from "./authorization-server/identity-assertion.ts";
 import type { ResourceRegistration } from "./authorization-server/provider.ts";
 import type { RevocationFeed, RevokedNow } from "./authorization-server/revocation-enforcer.ts";
 import { defaultScopes, type IdentityDirectory, loadIdentities, roleScopes } from "./identities.ts";
@@ -62,6 +63,10 @@ export interface RunningIssuer {
   setClientMetadataFetch(options: ClientMetadataFetchOptions): void;
   /** Sends the issuer's refusals (client ID metadata documents) to an audit log, e.g. `AuditLog.append`. */
   setAudit(audit: AuthorizationAudit | undefined): void;
+  /** Accepts ID-JAGs (enterprise-managed authorization) from this identity provider from now on. */
+  trustIdentityProvider(idp: TrustedIdentityProvider): void;
+  /** Registers (or replaces) a confidential client that redeems ID-JAGs with the JWT bearer grant. */
+  registerAssertionClient(id: string, secret: string): void;
   close(): Promise<void>;
 }
 
@@ -91,6 +96,10 @@ export async function startIssuer(opts: {
   clientMetadataFetch?: ClientMetadataFetchOptions;
   /** Where refusals are audited. */
   audit?: AuthorizationAudit;
+  /** Enterprise identity providers whose ID-JAGs are accepted (none by default). */
+  trustedIdentityProviders?: TrustedIdentityProvider[];
+  /** Confidential clients (id to secret) that redeem ID-JAGs with the JWT bearer grant. */
+  assertionClients?: Record<string, string>;
 }): Promise<RunningIssuer> {
   // Loaded only when an issuer starts: oidc-provider announces on import that it prefers Node 22, which
   // every other CLI command would otherwise print.
@@ -99,12 +108,18 @@ export async function startIssuer(opts: {
     { interactionRoutes },
     { createProvider, isLoopbackOrigin },
     { SandboxStorage },
+    { AssertionReplayGuard },
+    { IdentityAssertionRedeemer, JWT_BEARER_GRANT },
+    { registerJwtBearerGrant },
     { RevocationEnforcer },
   ] = await Promise.all([
     import("./authorization-server/exchange-grant.ts"),
     import("./authorization-server/interactions.ts"),
     import("./authorization-server/provider.ts"),
     import("./authorization-server/storage-adapter.ts"),
+    import("./authorization-server/assertion-replay.ts"),
+    import("./authorization-server/identity-assertion.ts"),
+    import("./authorization-server/jwt-bearer-grant.ts"),
     import("./authorization-server/revocation-enforcer.ts"),
   ]);
   const keySource = new IssuerKeySource(opts.dataDir, { maxTokenTtlSeconds: opts.maxTokenTtlSeconds });
@@ -126,6 +141,17 @@ export async function startIssuer(opts: {
   const cookieKeys = [randomBytes(32).toString("base64url")];
   let clientMetadataFetch: ClientMetadataFetchOptions = opts.clientMetadataFetch ?? {};
   let audit = opts.audit;
+  const trustedIdps = [...(opts.trustedIdentityProviders ?? [])];
+  // One redeemer (and replay guard) for the issuer's life: a rotation's new provider must not forget
+  // which assertions were already used.
+  const redeemer = new IdentityAssertionRedeemer({
+    issuer: url,
+    identities,
+    trusted: () => trustedIdps,
+    replay: new AssertionReplayGuard(),
+    resourceScopes: (resource) => resources.get(resource)?.scopes,
+    roleScopes: (roles) => roleScopes(identities, roles),
+  });
   // oidc-provider's keystore is fixed when it is made: when a rotation publishes, starts or retires a key,
   // the next request gets a new provider on the same storage and cookie keys, so sign-ins in progress,
   // grants, refresh tokens and registered clients carry over and nothing restarts.
@@ -154,6 +180,12 @@ export async function startIssuer(opts: {
         const now = await revokedNow();
         return !!now && (now.subject(claims.sub) || now.client(claims.client) || now.token(claims.jti));
       },
+    );
+    registerJwtBearerGrant(
+      provider,
+      () => keySource.current(),
+      redeemer,
+      () => audit,
     );
     return {
       keys,
@@ -184,6 +216,17 @@ export async function startIssuer(opts: {
     });
   };
   for (const [id, client] of Object.entries(opts.exchangeClients ?? {})) registerExchangeClient(id, client);
+  const registerAssertionClient = (id: string, secret: string) => {
+    storage.putEphemeralClient(id, {
+      client_secret: secret,
+      client_name: id,
+      grant_types: [JWT_BEARER_GRANT],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: "client_secret_basic",
+    });
+  };
+  for (const [id, secret] of Object.entries(opts.assertionClients ?? {})) registerAssertionClient(id, secret);
 
   // Before authorize and token requests: the revocation list is applied to the issuer's state (so a revoked
   // refresh token or grant is already gone when oidc-provider looks it up), and a revoked client may not
@@ -261,6 +304,12 @@ export async function startIssuer(opts: {
     setAudit: (next) => {
       audit = next;
     },
+    trustIdentityProvider: (idp) => {
+      const i = trustedIdps.findIndex((t) => t.issuer === idp.issuer);
+      if (i >= 0) trustedIdps.splice(i, 1);
+      trustedIdps.push(idp);
+    },
+    registerAssertionClient,
     close: () =>
       new Promise((r) => {
         server.close(() => r());

@@ -7,6 +7,7 @@ import {
   type ClientMetadataFetchOptions,
   createClientMetadataFetch,
 } from "./client-metadata-fetch.ts";
+import { ENTERPRISE_MANAGED_AUTHORIZATION, ID_JAG_GRANT_PROFILE } from "./identity-assertion.ts";
 import { errorPage, PAGE_HEADERS } from "./pages.ts";
 import type { SandboxStorage } from "./storage-adapter.ts";
 
@@ -80,6 +81,13 @@ export function createProvider(opts: {
       token_endpoint_auth_method: "none",
     },
     enabledJWA: { idTokenSigningAlgValues: [ISSUER_ALG] },
+    // Enterprise-managed authorization (ID-JAG with the JWT bearer grant, which oidc-provider lists in
+    // grant_types_supported once registered): the IETF draft's grant profile identifier, and the MCP
+    // extension's name under `mcp_extensions` (no metadata name is registered for MCP extensions yet).
+    discovery: {
+      authorization_grant_profiles_supported: [ID_JAG_GRANT_PROFILE],
+      mcp_extensions: { [ENTERPRISE_MANAGED_AUTHORIZATION]: {} },
+    },
     features: {
       devInteractions: { enabled: false },
       // Pushed requests would bypass the default scope below; no MCP client here needs them.
