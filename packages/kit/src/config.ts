@@ -57,6 +57,10 @@ const env = z.object({
   GATEHOUSE_KILLSWITCH_TTL_MS: z.coerce.number().int().min(0).default(1000),
   // At most a second: a revoked person's calls must stop everywhere within 2 s.
   GATEHOUSE_REVOCATION_TTL_MS: z.coerce.number().int().min(0).max(1000).default(1000),
+  /** The operator console: a send waiting for approval tells the agent where a person approves it. */
+  GATEHOUSE_CONSOLE_URL: z
+    .url({ error: "GATEHOUSE_CONSOLE_URL must be an absolute URL (the console's)" })
+    .optional(),
   GATEHOUSE_APPROVAL_TTL_SECONDS: z.coerce
     .number()
     .int()
@@ -101,6 +105,8 @@ export interface KitConfig {
   killSwitchTtlMs: number;
   revocationTtlMs: number;
   approvalTtlSeconds: number;
+  /** Where people approve sends (the operator console), named in every refusal that waits for one. */
+  consoleUrl?: string;
   maxResultBytes: number;
   maxBodyBytes: number;
   requestTimeoutMs: number;
@@ -147,6 +153,7 @@ export function loadKitConfig(defaultPort: number, source: NodeJS.ProcessEnv = p
     killSwitchTtlMs: e.GATEHOUSE_KILLSWITCH_TTL_MS,
     revocationTtlMs: e.GATEHOUSE_REVOCATION_TTL_MS,
     approvalTtlSeconds: e.GATEHOUSE_APPROVAL_TTL_SECONDS,
+    consoleUrl: e.GATEHOUSE_CONSOLE_URL?.replace(/\/$/, ""),
     maxResultBytes: e.GATEHOUSE_MAX_RESULT_BYTES,
     maxBodyBytes: e.GATEHOUSE_MAX_BODY_BYTES,
     requestTimeoutMs: e.GATEHOUSE_REQUEST_TIMEOUT_MS,

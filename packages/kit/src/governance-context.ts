@@ -23,6 +23,8 @@ export interface Governance {
   accessSeen: AccessSeen;
   approvals: Approvals;
   maxResultBytes: number;
+  /** Where a person approves a send (the operator console); named in approval refusals when set. */
+  consoleUrl?: string;
 }
 
 /**
@@ -105,5 +107,6 @@ export async function createGovernance(
     accessSeen: new AccessSeen(store),
     approvals: new Approvals(store, policy, config.approvalTtlSeconds),
     maxResultBytes: config.maxResultBytes,
+    consoleUrl: config.consoleUrl,
   };
 }

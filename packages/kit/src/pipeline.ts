@@ -360,7 +360,11 @@ async function governedCall<S>(
       annotations.subject = `${subject.subjectType}/${subject.id}`;
       const usable = await tel.stage("approval", () => gov.approvals.usableFor(subject, identity));
       if (!usable.ok) {
-        return finish("tool.denied", "approval", usable.reason, {
+        // The agent cannot approve; it can tell its person where to (the console's page for this subject).
+        const where = gov.consoleUrl
+          ? `; a person with the approver role reviews and approves it at ${gov.consoleUrl}/approvals/${encodeURIComponent(subject.id)}`
+          : "";
+        return finish("tool.denied", "approval", `${usable.reason}${where}`, {
           decision: "deny",
           policyIds: decision.policyIds,
           detail: { contentHash: subject.contentHash },

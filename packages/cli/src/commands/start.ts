@@ -132,6 +132,8 @@ export async function startCommand(ctx: CliContext, opts: { publicUrl?: string }
         GATEHOUSE_DATA_DIR: ctx.dataDir,
         ...s.env(systems),
         ...door?.serverEnv(s, all, issuerPort),
+        // A send waiting for approval names the console page where a person approves it.
+        GATEHOUSE_CONSOLE_URL: sandboxConsoleUrl(),
         LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
       }),
     ),
