@@ -176,6 +176,8 @@ describe("sandbox authorization server: clients identified by client ID metadata
     const started = Date.now();
     const { text } = await authorize(url);
     expect(Date.now() - started).toBeLessThan(10_000);
+    // One fetch, one deadline: the refusal is remembered for the error page's second look-up.
+    expect(docs.hits("/clients/slow.json")).toBe(1);
     expect(text).toMatch(/did not answer in time/);
     expect((await refusalAudited(url)).detail.reason).toMatch(/did not answer in time/);
   });

@@ -16,6 +16,9 @@ export interface ClientMetadataFetchOptions {
 /** The largest document fetched (the draft suggests 5 KiB); oidc-provider is configured with the same. */
 export const CLIENT_METADATA_MAX_BYTES = 5 * 1024;
 
+/** How long a refused document URL is answered from memory (a fixed document is fetched again after). */
+const REFUSAL_MEMORY_MS = 10_000;
+
 const LOOPBACK_NAMES = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
 
 /** Addresses a public client's document never lives at: private, loopback, link-local, shared, reserved. */
@@ -78,7 +81,7 @@ function refusal(hostname: string, address: string, loopbackName: boolean) {
 export function createClientMetadataFetch(
   options: () => ClientMetadataFetchOptions,
 ): (url: string | URL, init?: RequestInit) => Promise<Response> {
-  return (input, init = {}) => {
+  const fetchOnce = (input: string | URL, init: RequestInit = {}): Promise<Response> => {
     const url = new URL(String(input));
     const opts = options();
     if (url.protocol !== "https:") {
@@ -177,6 +180,22 @@ export function createClientMetadataFetch(
         });
       });
       req.end();
+    });
+  };
+  // oidc-provider looks a failing client up twice (the request, then its error handler): a refusal is
+  // remembered briefly, so a hostile document costs one fetch, not two (and a slow one one deadline).
+  const refused = new Map<string, { error: ClientMetadataFetchError; until: number }>();
+  return (input, init) => {
+    const key = String(input);
+    const now = Date.now();
+    for (const [k, r] of refused) if (r.until <= now) refused.delete(k);
+    const known = refused.get(key);
+    if (known) return Promise.reject(known.error);
+    return fetchOnce(input, init).catch((err: unknown) => {
+      if (err instanceof ClientMetadataFetchError && refused.size < 1000) {
+        refused.set(key, { error: err, until: Date.now() + REFUSAL_MEMORY_MS });
+      }
+      throw err;
     });
   };
 }
