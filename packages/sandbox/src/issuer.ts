@@ -109,7 +109,7 @@ export async function startIssuer(opts: {
     { createProvider, isLoopbackOrigin },
     { SandboxStorage },
     { AssertionReplayGuard },
-    { IdentityAssertionRedeemer, JWT_BEARER_GRANT },
+    { checkedIdentityProvider, IdentityAssertionRedeemer, JWT_BEARER_GRANT },
     { registerJwtBearerGrant },
     { RevocationEnforcer },
   ] = await Promise.all([
@@ -141,7 +141,7 @@ export async function startIssuer(opts: {
   const cookieKeys = [randomBytes(32).toString("base64url")];
   let clientMetadataFetch: ClientMetadataFetchOptions = opts.clientMetadataFetch ?? {};
   let audit = opts.audit;
-  const trustedIdps = [...(opts.trustedIdentityProviders ?? [])];
+  const trustedIdps = (opts.trustedIdentityProviders ?? []).map(checkedIdentityProvider);
   // One redeemer (and replay guard) for the issuer's life: a rotation's new provider must not forget
   // which assertions were already used.
   const redeemer = new IdentityAssertionRedeemer({
@@ -305,6 +305,7 @@ export async function startIssuer(opts: {
       audit = next;
     },
     trustIdentityProvider: (idp) => {
+      checkedIdentityProvider(idp);
       const i = trustedIdps.findIndex((t) => t.issuer === idp.issuer);
       if (i >= 0) trustedIdps.splice(i, 1);
       trustedIdps.push(idp);

@@ -29,6 +29,28 @@ export interface TrustedIdentityProvider {
   subjectClaim?: string;
 }
 
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * A trusted IdP as configured, checked: its issuer and JWKS URLs are https (http only on loopback, the
+ * sandbox's), so its keys cannot be swapped in transit. Throws an error naming the bad setting.
+ */
+export function checkedIdentityProvider(idp: TrustedIdentityProvider): TrustedIdentityProvider {
+  for (const [name, value] of [
+    ["issuer", idp.issuer],
+    ["jwksUri", idp.jwksUri],
+  ] as const) {
+    const u = URL.parse(String(value));
+    const ok = u?.protocol === "https:" || (u?.protocol === "http:" && LOOPBACK_HOSTS.has(u.hostname));
+    if (!ok) {
+      throw new Error(
+        `trusted identity provider ${String(idp.issuer)}: ${name} must be an https URL (http only on loopback); got ${String(value)}`,
+      );
+    }
+  }
+  return idp;
+}
+
 /** Why an identity assertion was refused: an RFC 6749 error code and words saying what was wrong. */
 export class AssertionRefused extends Error {
   readonly error: "invalid_request" | "invalid_grant" | "invalid_target" | "unauthorized_client";
