@@ -1,3 +1,4 @@
+export { containerfileProblems, parseContainerfile, runtimeWorkspaceDirs } from "./containerfile-lint.ts";
 export { DEFAULT_VALUES_FILE, loadValues, mergeValues, parseValues } from "./load-values.ts";
 export { serverEgress } from "./objects/network-policy.ts";
 export { type KubernetesObject, renderObjects, toYaml } from "./render.ts";
