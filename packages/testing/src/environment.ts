@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AuditLog } from "@gatehouse/governance";
+import { AuditLog, Revocations } from "@gatehouse/governance";
 import { ensureOrdersDatabase, mintToken, type RunningIssuer, startIssuer } from "@gatehouse/sandbox";
 import { migrateToLatest, openStore, type Store } from "@gatehouse/store";
 import { createPostgresOrders, type OrdersKind } from "./orders-postgres.ts";
@@ -40,7 +40,6 @@ export async function createTestEnvironment(opts: {
 }): Promise<TestEnvironment> {
   const dataDir = mkdtempSync(join(tmpdir(), "gatehouse-test-"));
   await ensureOrdersDatabase(TEST_ORDERS_DB);
-  const issuer = await startIssuer({ dataDir, port: 0 });
   let databaseUrl: string | undefined;
   let dropDb: (() => Promise<void>) | undefined;
   if (opts.storeKind === "postgres") {
@@ -57,6 +56,8 @@ export async function createTestEnvironment(opts: {
   }
   const store = openStore({ databaseUrl, sqlitePath: join(dataDir, "gatehouse.db") });
   await migrateToLatest(store);
+  // The issuer enforces the store's revocation list, as `gatehouse start`'s does.
+  const issuer = await startIssuer({ dataDir, port: 0, revocations: new Revocations(store, 0) });
   const env: Record<string, string> = {
     GATEHOUSE_DATA_DIR: dataDir,
     GATEHOUSE_ISSUER: issuer.url,
@@ -81,8 +82,8 @@ export async function createTestEnvironment(opts: {
         ttlSeconds: m.ttlSeconds,
       }),
     async close() {
-      await store.close();
       await issuer.close();
+      await store.close();
       await dropDb?.();
       await ordersPg?.drop();
       rmSync(dataDir, { recursive: true, force: true });
