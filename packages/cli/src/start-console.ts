@@ -1,6 +1,7 @@
 import type { ServerDefinition } from "@gatehouse/kit";
 import type { RunningIssuer } from "@gatehouse/sandbox/issuer";
 import { openStore } from "@gatehouse/store";
+import { registeredClientNames } from "./commands/revoke.ts";
 import type { CliContext } from "./context.ts";
 import { portOffset } from "./ports.ts";
 import { exchangeClientSecret } from "./sandbox-systems.ts";
@@ -44,6 +45,7 @@ export async function startSandboxConsole(
         ticketSendUrl: opts.ticketSendUrl,
       },
       store,
+      clientNames: () => registeredClientNames(ctx.dataDir),
       tools: opts.definitions.flatMap((d) =>
         d.tools.map((t) => ({ server: d.name, tool: t.name, kind: t.kind })),
       ),

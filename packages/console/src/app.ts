@@ -1,8 +1,12 @@
 import {
   type AuditLog,
+  accessInventory,
   type Identity,
   isChainSeq,
   type KillSwitches,
+  type RevocationKind,
+  Revocations,
+  revocationProblem,
   type TokenVerifier,
   verifyAuditChain,
 } from "@gatehouse/governance";
@@ -23,6 +27,7 @@ import type { PendingSignIn, SignIn } from "./sign-in.ts";
 import type { TicketSendApprovals } from "./ticket-send-approvals.ts";
 import { TIMELINE_JS } from "./timeline-script.ts";
 import { traceTree } from "./trace-tree.ts";
+import { accessPage } from "./views/access-view.ts";
 import { approvalPage, approvalsPage } from "./views/approvals-views.ts";
 import { auditPage, auditRow, eventPage } from "./views/audit-views.ts";
 import { chainPage } from "./views/chain-view.ts";
@@ -52,6 +57,8 @@ export interface ConsoleDeps {
   killSwitchTtlMs: number;
   /** Cookies need Secure when people reach the console over https. */
   secureCookies: boolean;
+  /** Client names by client id, from the identity provider's registrations (for the Access view). */
+  clientNames?: () => Record<string, string>;
 }
 
 const SESSION_COOKIE = "gatehouse_console";
@@ -636,6 +643,75 @@ export function consoleApp(deps: ConsoleDeps): Hono<Env> {
         message: {
           ok: true,
           text: `${tool} switched ${state}; running servers follow within ${deps.killSwitchTtlMs} ms`,
+        },
+      }),
+    );
+  });
+
+  // --- access ----------------------------------------------------------------------------------------------------
+  const people = () => accessInventory(deps.store, { clientNames: deps.clientNames?.() ?? {} });
+  const KIND_NAMES: Record<RevocationKind, string> = { subject: "person", client: "client", token: "token" };
+
+  app.get("/access", async (c) => {
+    const r = reach(c, "access");
+    if (!r.allowed) return notAllowed(c, "access", r);
+    const list = await people();
+    await record("access.listed", c.get("session").identity, {
+      outcome: "listed",
+      decision: "allow",
+      policyIds: r.policyIds,
+      detail: { people: list.length },
+    });
+    return render(c, accessPage({ ...page(c), people: list }));
+  });
+
+  // The same revocation list `gatehouse revoke` writes; only what the inventory shows may be revoked here.
+  app.post("/access/revoke", async (c) => {
+    const r = reach(c, "access", "console_act");
+    if (!r.allowed) return notAllowed(c, "access", r, "revocations");
+    const identity = c.get("session").identity;
+    const form = await c.req.parseBody();
+    const input = { kind: form.kind, value: form.value, reason: form.reason, by: identity.user };
+    const list = await people();
+    const shown = new Set(
+      list.flatMap((p) => [
+        `subject:${p.person}`,
+        ...p.clients.map((cl) => `client:${cl.clientId}`),
+        ...p.tokens.map((t) => `token:${t.tokenId}`),
+      ]),
+    );
+    const problem =
+      revocationProblem(input) ??
+      (shown.has(`${String(input.kind)}:${String(input.value)}`)
+        ? undefined
+        : `nobody with that ${KIND_NAMES[input.kind as RevocationKind]} has reached a server; nothing to revoke`);
+    if (problem)
+      return render(c, accessPage({ ...page(c), people: list, message: { ok: false, text: problem } }), 400);
+    const kind = input.kind as RevocationKind;
+    const value = String(input.value);
+    const reason = String(input.reason).trim();
+    const { revocation, created } = await new Revocations(deps.store, 0).revoke({
+      kind,
+      value,
+      reason,
+      by: identity.user,
+    });
+    await record("access.revoked", identity, {
+      outcome: created ? "revoked" : "already revoked",
+      decision: "allow",
+      policyIds: r.policyIds,
+      detail: { revocation: revocation.id, revoked: kind, value, reason },
+    });
+    return render(
+      c,
+      accessPage({
+        ...page(c),
+        people: await people(),
+        message: {
+          ok: true,
+          text: created
+            ? `Revoked ${KIND_NAMES[kind]} ${value}: every server refuses its access tokens within about a second.`
+            : `${KIND_NAMES[kind]} ${value} was already revoked by ${revocation.revokedBy}.`,
         },
       }),
     );

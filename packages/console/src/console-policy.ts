@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { type Identity, PolicyEngine } from "@gatehouse/governance";
 
 /** The console's parts; each is a Cedar resource (Gatehouse::ConsoleArea). */
-export const AREAS = ["audit", "trace", "chain", "approvals", "killswitches"] as const;
+export const AREAS = ["audit", "trace", "chain", "approvals", "killswitches", "access"] as const;
 export type Area = (typeof AREAS)[number];
 
 export const CONSOLE_POLICY_DIR = join(import.meta.dirname, "..", "policy");

@@ -27,6 +27,8 @@ export async function startConsole(opts: {
   tools: ConsoleTool[];
   killSwitchTtlMs?: number;
   env?: string;
+  /** Client names by client id from the identity provider's registrations (Access view). */
+  clientNames?: () => Record<string, string>;
 }): Promise<RunningConsole> {
   const { config } = opts;
   const policy = new ConsolePolicy();
@@ -67,6 +69,7 @@ export async function startConsole(opts: {
       cookieSecret: config.cookieSecret ?? randomBytes(32).toString("base64url"),
       killSwitchTtlMs: opts.killSwitchTtlMs ?? 1000,
       secureCookies: url.startsWith("https:"),
+      clientNames: opts.clientNames,
     });
     handler = (req) => app.fetch(req);
   } catch (err) {

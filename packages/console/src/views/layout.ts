@@ -11,6 +11,7 @@ const LABELS: Record<Area, string> = {
   chain: "Chain integrity",
   approvals: "Approvals",
   killswitches: "Kill switches",
+  access: "Access",
 };
 const HOME: Record<Area, string> = {
   audit: "/audit",
@@ -18,6 +19,7 @@ const HOME: Record<Area, string> = {
   chain: "/chain",
   approvals: "/approvals",
   killswitches: "/killswitches",
+  access: "/access",
 };
 
 const STYLE = `
@@ -97,7 +99,7 @@ export function signInPage(next: string): Html {
     title: "Sign in",
     body: html`<h1>Sign in</h1>
       <p>The console shows the audit trail, approvals and kill switches to the people whose role allows it.</p>
-      <form method="post" action="/auth/sign-in">
+      <form method="get" action="/auth/sign-in">
         <input type="hidden" name="next" value="${next}" />
         <button>Sign in with the identity provider</button>
       </form>`,
