@@ -1,4 +1,4 @@
-import { stringify } from "yaml";
+import { parseAllDocuments, stringify } from "yaml";
 import { horizontalPodAutoscaler, podDisruptionBudget } from "./objects/availability.ts";
 import { deployment } from "./objects/deployment.ts";
 import { migrateJob } from "./objects/migrate-job.ts";
@@ -44,4 +44,12 @@ export function renderObjects(v: Values, facts: ServerFacts[] = serverFacts()): 
 export function toYaml(objects: KubernetesObject[]): string {
   const header = "# Rendered by deploy/render.ts from values files; edit the values, not this output.\n";
   return header + objects.map((o) => `---\n${stringify(o, { lineWidth: 0 })}`).join("");
+}
+
+/** A rendered stream read back into objects (what `kubectl apply -f` would see). */
+export function fromYaml(text: string): unknown[] {
+  return parseAllDocuments(text).map((doc) => {
+    if (doc.errors.length) throw new Error(`not valid YAML: ${doc.errors[0]!.message}`);
+    return doc.toJS();
+  });
 }

@@ -1,6 +1,10 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
+  fromYaml,
   type KubernetesObject,
   loadValues,
   mergeValues,
@@ -294,5 +298,35 @@ describe("the validator and the values check", () => {
   it("leaves a disabled server out entirely", () => {
     const objects = withValues({ servers: { "crm-read": { enabled: false } } })();
     expect(objects.filter((o) => component(o as Workload) === "crm-read")).toEqual([]);
+  });
+});
+
+describe("node deploy/render.ts", () => {
+  const render = (...args: string[]) =>
+    spawnSync(process.execPath, [join(import.meta.dirname, "..", "..", "deploy", "render.ts"), ...args], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+
+  it("prints the production manifests as YAML that parses back to the rendered objects", () => {
+    const run = render("-f", PRODUCTION);
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    const docs = fromYaml(run.stdout);
+    expect(docs).toEqual(JSON.parse(JSON.stringify(renderObjects(loadValues([PRODUCTION])))));
+  });
+
+  it("exits 2 naming the bad value, and prints no manifests", () => {
+    const dir = mkdtempSync(join(tmpdir(), "gatehouse-values-"));
+    try {
+      const file = join(dir, "bad.yaml");
+      writeFileSync(file, "systems:\n  jira:\n    baseUrl: not a url\n");
+      const run = render("-f", file);
+      expect(run.status).toBe(2);
+      expect(run.stdout).toBe("");
+      expect(run.stderr).toMatch(/^render: invalid values:\n {2}systems\.jira\.baseUrl: /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
