@@ -105,6 +105,13 @@ describe("gatehouse command-line mistakes", () => {
     ["audit trace without an id", ["audit", "trace"], /audit trace needs a correlation id/],
     ["killswitch without a tool", ["killswitch", "on"], /usage: gatehouse killswitch/],
     ["killswitch with a bad tool name", ["killswitch", "on", "get order"], /"get order" is not a tool name/],
+    ["access without a subcommand", ["access"], /usage: gatehouse access list/],
+    [
+      "access list with a revoke option",
+      ["access", "list", "--reason", "x"],
+      /access does not take --reason/,
+    ],
+    ["revoke without a reason", ["revoke", "person", "alice"], /--reason is required/],
     ["approve without a draft", ["approve", "--user", "carol"], /approve needs a draft id/],
     ["approve a malformed draft id", ["reject", "dr_1", "--user", "carol"], /reject needs a draft id/],
     [
