@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -134,6 +134,35 @@ describe.each(renderings)("the manifests rendered from %s", (_, values) => {
       );
       expect(c.readinessProbe?.httpGet).toEqual({ path: "/readyz", port: "http" });
       expect(c.livenessProbe?.httpGet).toEqual({ path: "/healthz", port: "http" });
+    }
+  });
+
+  it("set only variables the servers read (or, for OTEL_*, the OpenTelemetry SDK as observability.md lists)", () => {
+    const repo = join(import.meta.dirname, "..", "..");
+    const sources = [
+      "packages/kit/src",
+      "packages/governance/src",
+      "packages/store/src",
+      "packages/tickets/src",
+    ]
+      .concat(facts.map((f) => `servers/${f.name}/src`))
+      .flatMap((dir) =>
+        (readdirSync(join(repo, dir), { recursive: true }) as string[])
+          .filter((f) => f.endsWith(".ts"))
+          .map((f) => readFileSync(join(repo, dir, f), "utf8")),
+      )
+      .join("\n");
+    const observability = readFileSync(join(repo, "docs", "observability.md"), "utf8");
+    const names = new Set(
+      workloads.flatMap((w) =>
+        w.spec.template.spec.containers.flatMap((c) => (c.env ?? []).map((e) => e.name)),
+      ),
+    );
+    for (const name of names) {
+      const read = name.startsWith("OTEL_")
+        ? observability.includes(`\`${name}\``)
+        : new RegExp(`\\b${name}\\b`).test(sources);
+      expect(read, `${name} is rendered but nothing reads it`).toBe(true);
     }
   });
 
