@@ -30,7 +30,10 @@ export interface Backend {
 /**
  * An HAProxy configuration for replicated Gatehouse servers, on loopback only: one frontend per server
  * route (every server serves `/mcp`, so routes are told apart by port), round-robin over its replicas,
- * each health-checked with `GET HEALTH_PATH` every 500 ms (down after 2 failures, up after 1 success).
+ * each health-checked with `GET HEALTH_PATH` every 500 ms (down after 3 failures, up after 1 success). A
+ * check may take 3 s: a replica that is busy, or starved of CPU on a loaded machine, answers late and is not
+ * dead (with a 1 s check the proxy once marked all three replicas DOWN at a load of 20 on 2 cores and
+ * answered 503). A dead replica refuses the connection and fails its checks at once: DOWN within ~1.5 s.
  *
  * Retries are safe here, and only because of what they cover: `retry-on conn-failure` retries a request
  * only when the connection to a replica could not be made and the request was never sent, and
@@ -64,7 +67,7 @@ export function haproxyConfig(opts: {
     "  timeout connect 1s",
     "  timeout client 60s",
     "  timeout server 60s",
-    "  timeout check 1s",
+    "  timeout check 3s",
     "  retries 3",
     "  retry-on conn-failure",
     "  option redispatch 1",
@@ -86,7 +89,7 @@ export function haproxyConfig(opts: {
       "  http-check expect status 200",
       // On every answer, its own 502s included: which replica it came from (for the failure accounting).
       `  http-after-response set-header ${REPLICA_HEADER} %s`,
-      ...b.replicas.map((r) => `  server ${r.name} 127.0.0.1:${r.port} check inter 500ms fall 2 rise 1`),
+      ...b.replicas.map((r) => `  server ${r.name} 127.0.0.1:${r.port} check inter 500ms fall 3 rise 1`),
       "",
     );
   }
@@ -104,10 +107,16 @@ export interface RunningHaproxy {
   stop(): Promise<void>;
 }
 
-/** Starts `haproxy -f <cfg> -db` (foreground) for the backends, and waits until every replica is UP. */
+/**
+ * Starts `haproxy -f <cfg> -db` (foreground) for the backends, and waits until every replica is UP (or until
+ * `settled` holds, for a suite that starts a replica meant to stay DOWN).
+ */
 export async function startHaproxy(
   backends: Backend[],
-  opts: { connections?: "keep-alive" | "per-request" } = {},
+  opts: {
+    connections?: "keep-alive" | "per-request";
+    settled?: (states: Map<string, string>) => boolean;
+  } = {},
 ): Promise<RunningHaproxy> {
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-haproxy-"));
   const statsSocket = join(dir, "admin.sock");
@@ -157,7 +166,7 @@ export async function startHaproxy(
     },
   };
   try {
-    await running.waitFor((s) => s.size > 0 && [...s.values()].every((v) => v === "UP"));
+    await running.waitFor(opts.settled ?? ((s) => s.size > 0 && [...s.values()].every((v) => v === "UP")));
   } catch (err) {
     await running.stop();
     throw err;
