@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { serverScopes } from "@gatehouse/kit";
-import { startHubSpotSandbox, startJiraSandbox } from "@gatehouse/sandbox";
+import { type RunningJira, startHubSpotSandbox, startJiraSandbox } from "@gatehouse/sandbox";
 import { type SpawnedServer, spawnHttpServer, standInEnv, type TestEnvironment } from "@gatehouse/testing";
 import {
   BUSINESS_ENTRY,
@@ -27,10 +27,16 @@ export const ENTRIES: Record<ServerName, string> = {
  * stand-ins, business allowed to exchange tokens for its three downstream servers, and each server's
  * resource URL registered with the issuer so people can sign in to clients for it.
  */
-export async function startAllServers(env: TestEnvironment): Promise<{
+export async function startAllServers(
+  env: TestEnvironment,
+  /** How long each server may take to start (spawnHttpServer's default unless set). */
+  opts: { startTimeoutMs?: number } = {},
+): Promise<{
   servers: Record<ServerName, SpawnedServer>;
   /** business's client secret at the issuer, for tests that exchange tokens as business would. */
   businessSecret: string;
+  /** The Jira stand-in ticket-send files into (its issues, for assertions). */
+  jira: RunningJira;
   stop(): Promise<void>;
 }> {
   const hubspot = await startHubSpotSandbox({ port: 0 });
@@ -38,17 +44,21 @@ export async function startAllServers(env: TestEnvironment): Promise<{
   const common = { ...env.env, ...RELAXED_LIMITS, ...standInEnv({ hubspot, jira }) };
   const [orderLookup, crm, ticketDraft, ticketSend] = await Promise.all(
     [ORDER_LOOKUP_ENTRY, CRM_READ_ENTRY, TICKET_DRAFT_ENTRY, TICKET_SEND_ENTRY].map((e) =>
-      spawnHttpServer(e, common),
+      spawnHttpServer(e, common, opts.startTimeoutMs),
     ),
   );
   const secret = randomBytes(24).toString("hex");
-  const business = await spawnHttpServer(BUSINESS_ENTRY, {
-    ...common,
-    BUSINESS_ORDER_LOOKUP_URL: orderLookup!.url,
-    BUSINESS_CRM_READ_URL: crm!.url,
-    BUSINESS_TICKET_DRAFT_URL: ticketDraft!.url,
-    BUSINESS_CLIENT_SECRET: secret,
-  });
+  const business = await spawnHttpServer(
+    BUSINESS_ENTRY,
+    {
+      ...common,
+      BUSINESS_ORDER_LOOKUP_URL: orderLookup!.url,
+      BUSINESS_CRM_READ_URL: crm!.url,
+      BUSINESS_TICKET_DRAFT_URL: ticketDraft!.url,
+      BUSINESS_CLIENT_SECRET: secret,
+    },
+    opts.startTimeoutMs,
+  );
   env.issuer.registerExchangeClient("business", {
     secret,
     resource: business.url,
@@ -70,6 +80,7 @@ export async function startAllServers(env: TestEnvironment): Promise<{
   return {
     servers,
     businessSecret: secret,
+    jira,
     async stop() {
       await Promise.all(Object.values(servers).map((s) => s.stop()));
       await hubspot.close();

@@ -34,7 +34,7 @@ export function traceTree(events: AuditRecord[]): TraceNode[] {
       tool: list[0]!.tool,
       events: list,
       startMs: first - t0,
-      durationMs: recorded ?? last - first,
+      durationMs: Math.round(recorded ?? last - first),
       children: [],
     });
   }
