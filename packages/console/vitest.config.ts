@@ -1,0 +1,3 @@
+import { gatehouseProject } from "../../shared/vitest/project.ts";
+
+export default gatehouseProject("console");
