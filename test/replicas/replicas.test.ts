@@ -55,6 +55,12 @@ const DRAFTS = 20;
 const META_CORRELATION = "io.gatehouse/correlation-id";
 const META_AUDIT_EVENT = "io.gatehouse/audit-event";
 
+/**
+ * The cases that start servers of their own (three replicas, one replica) get longer than the project's 60 s:
+ * on a machine shared with other runs, start-up alone took most of that.
+ */
+const CASE_STARTING_SERVERS_TIMEOUT_MS = 120_000;
+
 /** Per-user limit for the rate-limit case: refusals must begin at this sum over replicas, not 3 × it. */
 const USER_LIMIT = 120;
 
@@ -364,177 +370,188 @@ describe.skipIf(!pgAdminUrl || !haveHaproxy || !redisUrl)(
       summary.push(["sends exactly once (2 replicas racing)", `${filed} Jira issues for ${DRAFTS} drafts`]);
     });
 
-    it(`refuses calls once the per-user limit (${USER_LIMIT}) is reached over 3 replicas together, within 5 %`, async () => {
-      // Three more replicas on the same Redis, with a limit the load reaches: a route of their own.
-      const route = await planRoute("order-lookup-limited", 3);
-      const replicas = await startReplicas(ORDER_LOOKUP_ENTRY, route, {
-        ...env.env,
-        ...RELAXED_LIMITS,
-        GATEHOUSE_RATE_LIMIT_USER: `${USER_LIMIT}/60s`,
-        LOG_LEVEL: "warn",
-        REDIS_URL: redisUrl,
-      });
-      extraServers.push(...replicas.map((r) => r.server));
-      const limited = await startHaproxy([route]);
-      extraProxies.push(limited);
-      const url = limited.urlOf("order-lookup-limited");
-      // A user no other case calls as (in tenant na: NA_ORDER is hers to read); a fresh bucket, and a 60 s
-      // window: no refill within the case.
-      const token = await env.mint("bob", { audience: url });
-      const tracked = await Promise.all(Array.from({ length: CLIENTS }, () => connectTracked(url, token)));
-      clients.push(...tracked.map((t) => t.client));
-
-      // 2 × the limit: one shared bucket lets the limit through and refuses the rest; per-process buckets
-      // (3 × the limit between them) would let every call through.
-      const total = USER_LIMIT * 2;
-      let issued = 0;
-      const results: Array<{
-        outcome?: CallOutcome;
-        replica?: string;
-        start: number;
-        end: number;
-        text: string;
-      }> = [];
-      await Promise.all(
-        tracked.map(async (t) => {
-          while (issued < total) {
-            issued++;
-            t.forget();
-            const start = performance.now();
-            const r = await t.client.callTool({ name: "get_order", arguments: { order_id: NA_ORDER } });
-            results.push({
-              outcome: outcomeOf(r),
-              start,
-              replica: t.lastReplica(),
-              end: performance.now(),
-              text: textOf(r),
-            });
-          }
-        }),
-      );
-      const completed = results.filter((r) => r.outcome?.status === "completed");
-      const deniedAtRate = results.filter(
-        (r) => r.outcome?.stage === "rate_limit" && r.outcome.status === "denied",
-      );
-      // Refusals because the shared counters did not answer are not the limit: Redis is up throughout.
-      const unavailable = deniedAtRate.filter((r) => /rate limits are unavailable/.test(r.text));
-      const refused = deniedAtRate.filter((r) => !unavailable.includes(r));
-      // Onset. The bucket is one counter in Redis and its window (60 s) outlasts the case, so in the order
-      // Redis counted the calls, every call before the first refused one passed and every one after it was
-      // refused: the calls that completed are exactly where refusals began. Seen from the clients, the first
-      // refusal comes back while up to CLIENTS - 1 admitted calls are still on their way, so "completed when
-      // the first refusal came back" is printed as well, not held to 5 %.
-      const onset = completed.length;
-      const firstRefusal = Math.min(...refused.map((r) => r.end));
-      const completedByFirstRefusal = completed.filter((r) => r.end < firstRefusal).length;
-      // Once refusals began they held on every replica: no call sent after the first refusal came back passed.
-      const passedAfterRefusals = completed.filter((r) => r.start > firstRefusal);
-      // Each refusal is audited as a denial at the rate stage, in the shared chain.
-      const bobEvents = await env.store.db
-        .selectFrom("audit_events")
-        .select(["type", "outcome"])
-        .where("server", "=", "order-lookup")
-        .where("user_id", "=", "bob")
-        .execute();
-      const auditedDenials = bobEvents.filter((e) => e.type === "tool.denied").length;
-      const perReplica = replicas
-        .map((r) => `${r.name}: ${completed.filter((c) => c.replica === r.name).length} ok`)
-        .join(", ");
-      process.stdout.write(
-        `\nshared rate limit over 3 replicas (${USER_LIMIT}/60 s per user, ${total} calls, ${CLIENTS} clients)\n` +
-          `  completed                      ${completed.length} (${perReplica})\n` +
-          `  refused at rate_limit          ${refused.length}\n` +
-          `  refused, counters unavailable  ${unavailable.length}\n` +
-          `  refusals began after           ${onset} admitted calls (limit ${USER_LIMIT})\n` +
-          `  completed when first refusal   ${completedByFirstRefusal} (the rest were in flight)\n` +
-          `  denials in the audit chain     ${auditedDenials}\n` +
-          `  first refusal says             ${refused[0]?.text}\n`,
-      );
-      summary.push([
-        "rate-limit onset (limit summed over 3)",
-        `refusals began after ${onset} admitted calls (limit ${USER_LIMIT}; per-process buckets would admit ${USER_LIMIT * 3})`,
-      ]);
-
-      expect(results).toHaveLength(total);
-      // Every call either completed or was refused at the rate stage: nothing else failed.
-      expect(unavailable.map((r) => r.text)).toEqual([]);
-      const other = results.filter((r) => !completed.includes(r) && !refused.includes(r)).map((r) => r.text);
-      expect(other).toEqual([]);
-      expect(completed.length + refused.length).toBe(total);
-      expect(onset).toBeGreaterThanOrEqual(Math.floor(USER_LIMIT * 0.95));
-      expect(onset).toBeLessThanOrEqual(Math.ceil(USER_LIMIT * 1.05));
-      expect(passedAfterRefusals).toEqual([]);
-      expect(auditedDenials).toBe(refused.length);
-      // All three served and all three refused: the limit is one between them, not one each.
-      for (const r of replicas) {
-        expect(
-          completed.some((c) => c.replica === r.name),
-          r.name,
-        ).toBe(true);
-        expect(
-          refused.some((c) => c.replica === r.name),
-          r.name,
-        ).toBe(true);
-      }
-    });
-
-    it("sends no traffic to a replica that is not ready (its issuer's keys out of reach)", async () => {
-      // A route of its own over one of the running order-lookup replicas (ready) and one more that cannot load
-      // the issuer's keys. Both name the main route's URL as their resource, so one token serves through this
-      // proxy too; reusing a running replica saves starting a process.
-      const publicUrl = proxy.urlOf("order-lookup");
-      const readyReplica = orderLookup[0]!;
-      const ready = { name: readyReplica.name, port: readyReplica.port };
-      const unready = { name: "order-lookup-unready", port: await freePort() };
-      const route = { name: "order-lookup-readiness", port: await freePort(), replicas: [ready, unready] };
-      // Nothing listens on this port: the replica starts and answers /healthz, but cannot load the keys.
-      const jwksNowhere = `http://127.0.0.1:${await freePort()}/jwks.json`;
-      extraServers.push(
-        await spawnServer(ORDER_LOOKUP_ENTRY, {
+    it(
+      `refuses calls once the per-user limit (${USER_LIMIT}) is reached over 3 replicas together, within 5 %`,
+      async () => {
+        // Three more replicas on the same Redis, with a limit the load reaches: a route of their own.
+        const route = await planRoute("order-lookup-limited", 3);
+        const replicas = await startReplicas(ORDER_LOOKUP_ENTRY, route, {
           ...env.env,
           ...RELAXED_LIMITS,
+          GATEHOUSE_RATE_LIMIT_USER: `${USER_LIMIT}/60s`,
           LOG_LEVEL: "warn",
           REDIS_URL: redisUrl,
-          GATEHOUSE_PUBLIC_URL: publicUrl,
-          GATEHOUSE_PORT: String(unready.port),
-          GATEHOUSE_JWKS_URL: jwksNowhere,
-        }),
-      );
-      const probe = async (port: number, path: string) => {
-        const res = await fetch(`http://127.0.0.1:${port}${path}`);
-        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-      };
-      expect((await probe(unready.port, "/healthz")).status).toBe(200);
-      expect(await probe(unready.port, "/readyz")).toMatchObject({
-        status: 503,
-        body: { ready: false, checks: { issuer_keys: false } },
-      });
-      expect((await probe(ready.port, "/readyz")).status).toBe(200);
+        });
+        extraServers.push(...replicas.map((r) => r.server));
+        const limited = await startHaproxy([route]);
+        extraProxies.push(limited);
+        const url = limited.urlOf("order-lookup-limited");
+        // A user no other case calls as (in tenant na: NA_ORDER is hers to read); a fresh bucket, and a 60 s
+        // window: no refill within the case.
+        const token = await env.mint("bob", { audience: url });
+        const tracked = await Promise.all(Array.from({ length: CLIENTS }, () => connectTracked(url, token)));
+        clients.push(...tracked.map((t) => t.client));
 
-      const gate = await startHaproxy([route], {
-        settled: (s) =>
-          s.get(`${route.name}/${ready.name}`) === "UP" && s.get(`${route.name}/${unready.name}`) === "DOWN",
-      });
-      extraProxies.push(gate);
-      const gateUrl = gate.urlOf(route.name);
-      const t = await connectTracked(gateUrl, await env.mint("alice", { audience: publicUrl }));
-      clients.push(t.client);
-      const served: string[] = [];
-      for (let i = 0; i < 30; i++) {
-        t.forget();
-        const r = await t.client.callTool({ name: "get_order", arguments: { order_id: EMEA_ORDER } });
-        expect(outcomeOf(r)?.status, textOf(r)).toBe("completed");
-        served.push(t.lastReplica() ?? "?");
-      }
-      // Plain HTTP through the proxy too (the header names the server that answered).
-      const head = await fetch(gateUrl.replace(/\/mcp$/, "/healthz"));
-      expect(head.headers.get(REPLICA_HEADER)).toBe(ready.name);
-      expect(new Set(served)).toEqual(new Set([ready.name]));
-      expect((await gate.states()).get(`${route.name}/${unready.name}`)).toBe("DOWN");
-      summary.push([
-        "not-ready replica's share of traffic",
-        `0 of ${served.length} calls (issuer keys unreachable)`,
-      ]);
-    });
+        // 2 × the limit: one shared bucket lets the limit through and refuses the rest; per-process buckets
+        // (3 × the limit between them) would let every call through.
+        const total = USER_LIMIT * 2;
+        let issued = 0;
+        const results: Array<{
+          outcome?: CallOutcome;
+          replica?: string;
+          start: number;
+          end: number;
+          text: string;
+        }> = [];
+        await Promise.all(
+          tracked.map(async (t) => {
+            while (issued < total) {
+              issued++;
+              t.forget();
+              const start = performance.now();
+              const r = await t.client.callTool({ name: "get_order", arguments: { order_id: NA_ORDER } });
+              results.push({
+                outcome: outcomeOf(r),
+                start,
+                replica: t.lastReplica(),
+                end: performance.now(),
+                text: textOf(r),
+              });
+            }
+          }),
+        );
+        const completed = results.filter((r) => r.outcome?.status === "completed");
+        const deniedAtRate = results.filter(
+          (r) => r.outcome?.stage === "rate_limit" && r.outcome.status === "denied",
+        );
+        // Refusals because the shared counters did not answer are not the limit: Redis is up throughout.
+        const unavailable = deniedAtRate.filter((r) => /rate limits are unavailable/.test(r.text));
+        const refused = deniedAtRate.filter((r) => !unavailable.includes(r));
+        // Onset. The bucket is one counter in Redis and its window (60 s) outlasts the case, so in the order
+        // Redis counted the calls, every call before the first refused one passed and every one after it was
+        // refused: the calls that completed are exactly where refusals began. Seen from the clients, the first
+        // refusal comes back while up to CLIENTS - 1 admitted calls are still on their way, so "completed when
+        // the first refusal came back" is printed as well, not held to 5 %.
+        const onset = completed.length;
+        const firstRefusal = Math.min(...refused.map((r) => r.end));
+        const completedByFirstRefusal = completed.filter((r) => r.end < firstRefusal).length;
+        // Once refusals began they held on every replica: no call sent after the first refusal came back passed.
+        const passedAfterRefusals = completed.filter((r) => r.start > firstRefusal);
+        // Each refusal is audited as a denial at the rate stage, in the shared chain.
+        const bobEvents = await env.store.db
+          .selectFrom("audit_events")
+          .select(["type", "outcome"])
+          .where("server", "=", "order-lookup")
+          .where("user_id", "=", "bob")
+          .execute();
+        const auditedDenials = bobEvents.filter((e) => e.type === "tool.denied").length;
+        const perReplica = replicas
+          .map((r) => `${r.name}: ${completed.filter((c) => c.replica === r.name).length} ok`)
+          .join(", ");
+        process.stdout.write(
+          `\nshared rate limit over 3 replicas (${USER_LIMIT}/60 s per user, ${total} calls, ${CLIENTS} clients)\n` +
+            `  completed                      ${completed.length} (${perReplica})\n` +
+            `  refused at rate_limit          ${refused.length}\n` +
+            `  refused, counters unavailable  ${unavailable.length}\n` +
+            `  refusals began after           ${onset} admitted calls (limit ${USER_LIMIT})\n` +
+            `  completed when first refusal   ${completedByFirstRefusal} (the rest were in flight)\n` +
+            `  denials in the audit chain     ${auditedDenials}\n` +
+            `  first refusal says             ${refused[0]?.text}\n`,
+        );
+        summary.push([
+          "rate-limit onset (limit summed over 3)",
+          `refusals began after ${onset} admitted calls (limit ${USER_LIMIT}; per-process buckets would admit ${USER_LIMIT * 3})`,
+        ]);
+
+        expect(results).toHaveLength(total);
+        // Every call either completed or was refused at the rate stage: nothing else failed.
+        expect(unavailable.map((r) => r.text)).toEqual([]);
+        const other = results
+          .filter((r) => !completed.includes(r) && !refused.includes(r))
+          .map((r) => r.text);
+        expect(other).toEqual([]);
+        expect(completed.length + refused.length).toBe(total);
+        expect(onset).toBeGreaterThanOrEqual(Math.floor(USER_LIMIT * 0.95));
+        expect(onset).toBeLessThanOrEqual(Math.ceil(USER_LIMIT * 1.05));
+        expect(passedAfterRefusals).toEqual([]);
+        expect(auditedDenials).toBe(refused.length);
+        // All three served and all three refused: the limit is one between them, not one each.
+        for (const r of replicas) {
+          expect(
+            completed.some((c) => c.replica === r.name),
+            r.name,
+          ).toBe(true);
+          expect(
+            refused.some((c) => c.replica === r.name),
+            r.name,
+          ).toBe(true);
+        }
+      },
+      CASE_STARTING_SERVERS_TIMEOUT_MS,
+    );
+
+    it(
+      "sends no traffic to a replica that is not ready (its issuer's keys out of reach)",
+      async () => {
+        // A route of its own over one of the running order-lookup replicas (ready) and one more that cannot load
+        // the issuer's keys. Both name the main route's URL as their resource, so one token serves through this
+        // proxy too; reusing a running replica saves starting a process.
+        const publicUrl = proxy.urlOf("order-lookup");
+        const readyReplica = orderLookup[0]!;
+        const ready = { name: readyReplica.name, port: readyReplica.port };
+        const unready = { name: "order-lookup-unready", port: await freePort() };
+        const route = { name: "order-lookup-readiness", port: await freePort(), replicas: [ready, unready] };
+        // Nothing listens on this port: the replica starts and answers /healthz, but cannot load the keys.
+        const jwksNowhere = `http://127.0.0.1:${await freePort()}/jwks.json`;
+        extraServers.push(
+          await spawnServer(ORDER_LOOKUP_ENTRY, {
+            ...env.env,
+            ...RELAXED_LIMITS,
+            LOG_LEVEL: "warn",
+            REDIS_URL: redisUrl,
+            GATEHOUSE_PUBLIC_URL: publicUrl,
+            GATEHOUSE_PORT: String(unready.port),
+            GATEHOUSE_JWKS_URL: jwksNowhere,
+          }),
+        );
+        const probe = async (port: number, path: string) => {
+          const res = await fetch(`http://127.0.0.1:${port}${path}`);
+          return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+        };
+        expect((await probe(unready.port, "/healthz")).status).toBe(200);
+        expect(await probe(unready.port, "/readyz")).toMatchObject({
+          status: 503,
+          body: { ready: false, checks: { issuer_keys: false } },
+        });
+        expect((await probe(ready.port, "/readyz")).status).toBe(200);
+
+        const gate = await startHaproxy([route], {
+          settled: (s) =>
+            s.get(`${route.name}/${ready.name}`) === "UP" &&
+            s.get(`${route.name}/${unready.name}`) === "DOWN",
+        });
+        extraProxies.push(gate);
+        const gateUrl = gate.urlOf(route.name);
+        const t = await connectTracked(gateUrl, await env.mint("alice", { audience: publicUrl }));
+        clients.push(t.client);
+        const served: string[] = [];
+        for (let i = 0; i < 30; i++) {
+          t.forget();
+          const r = await t.client.callTool({ name: "get_order", arguments: { order_id: EMEA_ORDER } });
+          expect(outcomeOf(r)?.status, textOf(r)).toBe("completed");
+          served.push(t.lastReplica() ?? "?");
+        }
+        // Plain HTTP through the proxy too (the header names the server that answered).
+        const head = await fetch(gateUrl.replace(/\/mcp$/, "/healthz"));
+        expect(head.headers.get(REPLICA_HEADER)).toBe(ready.name);
+        expect(new Set(served)).toEqual(new Set([ready.name]));
+        expect((await gate.states()).get(`${route.name}/${unready.name}`)).toBe("DOWN");
+        summary.push([
+          "not-ready replica's share of traffic",
+          `0 of ${served.length} calls (issuer keys unreachable)`,
+        ]);
+      },
+      CASE_STARTING_SERVERS_TIMEOUT_MS,
+    );
   },
 );
