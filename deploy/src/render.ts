@@ -1,6 +1,7 @@
 import { parseAllDocuments, stringify } from "yaml";
 import { horizontalPodAutoscaler, podDisruptionBudget } from "./objects/availability.ts";
 import { deployment } from "./objects/deployment.ts";
+import { ingress } from "./objects/ingress.ts";
 import { migrateJob } from "./objects/migrate-job.ts";
 import {
   defaultDenyNetworkPolicy,
@@ -17,8 +18,8 @@ export type KubernetesObject = { apiVersion: string; kind: string; metadata?: { 
 
 /**
  * Every object of one deployment, in apply order: the default-deny policy first (no pod ever runs unfenced),
- * the migration Job, then per server its account, policy, Service, Deployment, budget and autoscaler. Each
- * object is checked against its kind's Kubernetes schema before it is returned.
+ * the migration Job, then per server its account, policy, Service, Deployment, budget and autoscaler, and the
+ * Ingress when asked for. Each object is checked against its kind's Kubernetes schema before it is returned.
  */
 export function renderObjects(v: Values, facts: ServerFacts[] = serverFacts()): KubernetesObject[] {
   const objects: KubernetesObject[] = [defaultDenyNetworkPolicy(v)];
@@ -36,19 +37,24 @@ export function renderObjects(v: Values, facts: ServerFacts[] = serverFacts()): 
     if (settings.podDisruptionBudget.enabled) objects.push(podDisruptionBudget(v, f, settings));
     if (settings.autoscaling.enabled) objects.push(horizontalPodAutoscaler(v, f, settings));
   }
+  const served = facts.filter((f) => resolveSettings(v, f.name).enabled);
+  if (v.ingress.enabled && served.length) objects.push(ingress(v, served));
   assertValidObjects(objects);
   return objects;
 }
 
-/** The objects as one multi-document YAML stream (`kubectl apply -f -`). */
+/**
+ * The objects as one multi-document YAML stream (`kubectl apply -f -`). Written as YAML 1.1, which kubectl's
+ * parser follows: strings such as "off", "yes" or "0755" are quoted instead of turning into booleans or numbers.
+ */
 export function toYaml(objects: KubernetesObject[]): string {
   const header = "# Rendered by deploy/render.ts from values files; edit the values, not this output.\n";
-  return header + objects.map((o) => `---\n${stringify(o, { lineWidth: 0 })}`).join("");
+  return header + objects.map((o) => `---\n${stringify(o, { lineWidth: 0, version: "1.1" })}`).join("");
 }
 
-/** A rendered stream read back into objects (what `kubectl apply -f` would see). */
+/** A rendered stream read back into objects as kubectl would: YAML 1.1, where an unquoted off is false. */
 export function fromYaml(text: string): unknown[] {
-  return parseAllDocuments(text).map((doc) => {
+  return parseAllDocuments(text, { version: "1.1" }).map((doc) => {
     if (doc.errors.length) throw new Error(`not valid YAML: ${doc.errors[0]!.message}`);
     return doc.toJS();
   });

@@ -182,6 +182,19 @@ export const values = z
       .refine((o) => !o.enabled || (o.endpoint && o.egress), {
         message: "enabled OpenTelemetry needs endpoint and egress",
       }),
+    /**
+     * An Ingress routing the servers' public paths (off: your gateway or tunnel routes them). Its controller's
+     * pods are what frontDoor must select.
+     */
+    ingress: z
+      .object({
+        enabled: z.boolean(),
+        className: z.string().min(1).optional(),
+        /** A kubernetes.io/tls Secret for publicBaseUrl's host; without it the controller's default applies. */
+        tlsSecretName: z.string().min(1).optional(),
+        annotations: z.record(z.string(), z.string()).optional(),
+      })
+      .strict(),
     /** Who may open connections to the servers: the front door (ingress controller, tunnel agent, gateway). */
     frontDoor: z
       .object({

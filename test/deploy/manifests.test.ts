@@ -261,6 +261,57 @@ describe("the production values", () => {
   });
 });
 
+describe("the Ingress", () => {
+  type Ingress = KubernetesObject & {
+    metadata: { annotations?: Record<string, string> };
+    spec: {
+      ingressClassName?: string;
+      tls?: Array<{ hosts: string[]; secretName: string }>;
+      rules: Array<{
+        host: string;
+        http: {
+          paths: Array<{
+            path: string;
+            pathType: string;
+            backend: { service: { name: string; port: { number: number } } };
+          }>;
+        };
+      }>;
+    };
+  };
+
+  it("is rendered only when asked for", () => {
+    expect(renderObjects(loadValues()).filter((o) => o.kind === "Ingress")).toEqual([]);
+  });
+
+  it("routes exactly each server's MCP and metadata paths, and ticket-send's approvals, unchanged, to its Service", () => {
+    const values = loadValues([PRODUCTION]);
+    const [ing, ...more] = ofKind<Ingress>(renderObjects(values), "Ingress");
+    expect(more).toEqual([]);
+    expect(ing!.spec.tls).toEqual([{ hosts: ["mcp.example.com"], secretName: "gatehouse-tls" }]);
+    expect(ing!.spec.rules.map((r) => r.host)).toEqual(["mcp.example.com"]);
+    const routes = ing!.spec.rules[0]!.http.paths.map((p) => [
+      p.pathType,
+      p.path,
+      p.backend.service.name,
+      p.backend.service.port.number,
+    ]);
+    const expected = facts.flatMap((f) => [
+      ["Exact", `/${f.name}/mcp`, `gatehouse-${f.name}`, f.port],
+      ["Exact", `/.well-known/oauth-protected-resource/${f.name}/mcp`, `gatehouse-${f.name}`, f.port],
+      ...(f.name === "ticket-send" ? [["Prefix", "/approvals", "gatehouse-ticket-send", f.port]] : []),
+    ]);
+    expect(routes).toEqual(expected);
+    // Each MCP route is the path the server answers on: its GATEHOUSE_PUBLIC_URL's, as its Deployment sets it.
+    for (const d of ofKind<Workload>(renderObjects(values), "Deployment")) {
+      const url = d.spec.template.spec.containers[0]!.env!.find((e) => e.name === "GATEHOUSE_PUBLIC_URL")!
+        .value!;
+      expect(routes).toContainEqual(["Exact", new URL(url).pathname, d.metadata.name, expect.any(Number)]);
+      expect(new URL(url).host).toBe(ing!.spec.rules[0]!.host);
+    }
+  });
+});
+
 describe("the validator and the values check", () => {
   const base = loadValues();
   const withValues = (over: unknown) => () =>
