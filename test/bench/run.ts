@@ -13,13 +13,19 @@
  * injected latency in each system: parallel fan-out vs the same downstream calls made one after another,
  * and vs the slowest single branch alone (target ≤ 1.3×).
  *
- * Sections, all by default, or only those named: `pnpm bench [startup] [calls] [sqlite] [business]`
+ * Sections, all by default, or only those named: `pnpm bench [startup] [calls] [telemetry] [sqlite] [business]
+ * [replicas] [pg-audit]`
  * (`--quick` shrinks every section to a smoke run):
  * - startup (startup.ts): stdio cold start as Claude Desktop launches a server, `gatehouse start` to ready,
  *   idle RSS per server process, each beside its target and the bare SDK server.
  * - calls: the get_order comparison described above, sequential (latency) and at two concurrencies.
+ * - telemetry (telemetry.ts): get_order with OpenTelemetry off vs exporting over OTLP, interleaved.
  * - sqlite (sqlite-choice.ts): better-sqlite3 vs node:sqlite for the audit write path and point reads.
  * - business (business.ts).
+ * - replicas (replicas.ts): get_order through HAProxy with 1 vs 3 order-lookup replicas on one PostgreSQL
+ *   store, at concurrency BENCH_CONCURRENCY_HIGH.
+ * - pg-audit (pg-audit.ts): audit appends/s on PostgreSQL from 1 and 3 writer processes.
+ *   Both start a throwaway PostgreSQL cluster on loopback (or use GATEHOUSE_TEST_PG_URL).
  *
  * Knobs: BENCH_CALLS (sequential calls per round, 500), BENCH_CONCURRENCY (8), BENCH_CONCURRENT_CALLS
  * (calls per round in each concurrent phase, 1000), BENCH_CONCURRENCY_HIGH (16), BENCH_ROUNDS (3), BENCH_WARMUP (50), BENCH_STDIO=0 to
@@ -41,12 +47,15 @@ import type { Client } from "@modelcontextprotocol/client";
 import { EMEA_ORDER, ORDER_LOOKUP_ENTRY, RELAXED_LIMITS } from "../support/servers.ts";
 import { benchBusiness } from "./business.ts";
 import { fmt, intFromEnv, median, percentile } from "./common.ts";
+import { benchPgAudit, startBenchPostgres } from "./pg-audit.ts";
+import { benchReplicas } from "./replicas.ts";
 import { benchSqliteChoice } from "./sqlite-choice.ts";
 import { benchStartup, rssMb } from "./startup.ts";
+import { benchTelemetry } from "./telemetry.ts";
 
 const BARE_ENTRY = join(dirname(fileURLToPath(import.meta.url)), "bare-server.ts");
 
-const SECTIONS = ["startup", "calls", "sqlite", "business"] as const;
+const SECTIONS = ["startup", "calls", "telemetry", "sqlite", "business", "replicas", "pg-audit"] as const;
 type Section = (typeof SECTIONS)[number];
 const argv = process.argv.slice(2);
 const QUICK = argv.includes("--quick");
@@ -487,6 +496,17 @@ async function main(): Promise<void> {
       // Its servers go before the next section starts, so they do not share the machine with it.
       await cleanup();
     }
+    if (wanted("telemetry")) {
+      await benchTelemetry({
+        calls: QUICK ? 200 : 1000,
+        warmup: 50,
+        limits: BENCH_LIMITS,
+        cleanups,
+        progress,
+        out,
+      });
+      await cleanup();
+    }
     if (wanted("sqlite")) await benchSqliteChoice({ quick: QUICK, progress, out });
     if (wanted("business")) {
       await benchBusiness({
@@ -498,6 +518,27 @@ async function main(): Promise<void> {
         progress,
         out,
       });
+      await cleanup();
+    }
+    // Each starts its own throwaway PostgreSQL cluster, gone (with the section's servers) before the next.
+    if (wanted("replicas")) {
+      const pg = await startBenchPostgres();
+      cleanups.push(() => pg.stop());
+      await benchReplicas({
+        adminUrl: pg.adminUrl,
+        quick: QUICK,
+        concurrency: CONCURRENCY_HIGH,
+        limits: BENCH_LIMITS,
+        cleanups,
+        progress,
+        out,
+      });
+      await cleanup();
+    }
+    if (wanted("pg-audit")) {
+      const pg = await startBenchPostgres();
+      cleanups.push(() => pg.stop());
+      await benchPgAudit({ adminUrl: pg.adminUrl, quick: QUICK, progress, out });
     }
   } finally {
     await cleanup();
