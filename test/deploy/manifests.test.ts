@@ -385,7 +385,7 @@ describe("node deploy/render.ts", () => {
   const render = (...args: string[]) =>
     spawnSync(process.execPath, [join(import.meta.dirname, "..", "..", "deploy", "render.ts"), ...args], {
       encoding: "utf8",
-      timeout: 30_000,
+      timeout: 60_000,
     });
 
   it("prints the production manifests as YAML that parses back to the rendered objects", () => {
@@ -394,7 +394,7 @@ describe("node deploy/render.ts", () => {
     expect(run.status).toBe(0);
     const docs = fromYaml(run.stdout);
     expect(docs).toEqual(JSON.parse(JSON.stringify(renderObjects(loadValues([PRODUCTION])))));
-  });
+  }, 90_000);
 
   it("exits 2 naming the bad value, and prints no manifests", () => {
     const dir = mkdtempSync(join(tmpdir(), "gatehouse-values-"));
@@ -408,5 +408,5 @@ describe("node deploy/render.ts", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 90_000);
 });

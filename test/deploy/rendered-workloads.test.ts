@@ -52,7 +52,7 @@ async function runToExit(args: string[], env: Record<string, string>) {
   child.stderr.setEncoding("utf8").on("data", (d: string) => {
     stderr += d;
   });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
   const [code] = (await once(child, "exit")) as [number | null];
   clearTimeout(timer);
   return { code, stderr };
@@ -148,7 +148,7 @@ describe.runIf(pgAdminUrl)("the rendered workloads, run as Kubernetes would run 
     const again = await runToExit(c.args, env);
     expect(again.stderr).toMatch(/nothing to apply/);
     expect(again.code).toBe(0);
-  });
+  }, 150_000);
 
   it("the migration Job's command refuses a store URL that is not PostgreSQL, naming the variable", async () => {
     const c = job.spec.template.spec.containers[0]!;
@@ -156,7 +156,7 @@ describe.runIf(pgAdminUrl)("the rendered workloads, run as Kubernetes would run 
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL/);
     expect(bad.stderr).not.toContain("hunter2");
-  });
+  }, 90_000);
 
   it("a server started from its Deployment answers the rendered liveness and readiness probes by pod address", async () => {
     const c = crmRead.spec.template.spec.containers[0]!;
@@ -166,15 +166,20 @@ describe.runIf(pgAdminUrl)("the rendered workloads, run as Kubernetes would run 
     });
     const port = await freePort();
     expect(c.args[1]).toBe("http");
-    server = await spawnHttpServer(join(REPO, c.args[0]!), {
-      ...env,
-      // The only changes from the pod: loopback instead of every interface, a free port, the stand-in issuer,
-      // and a data directory of this test's own.
-      GATEHOUSE_HOST: "127.0.0.1",
-      GATEHOUSE_PORT: String(port),
-      GATEHOUSE_ISSUER: issuerUrl,
-      GATEHOUSE_DATA_DIR: dataDir,
-    });
+    server = await spawnHttpServer(
+      join(REPO, c.args[0]!),
+      {
+        ...env,
+        // The only changes from the pod: loopback instead of every interface, a free port, the stand-in issuer,
+        // and a data directory of this test's own.
+        GATEHOUSE_HOST: "127.0.0.1",
+        GATEHOUSE_PORT: String(port),
+        GATEHOUSE_ISSUER: issuerUrl,
+        GATEHOUSE_DATA_DIR: dataDir,
+      },
+      // A cold start on a loaded 2-core CI machine: generous, and still a bound.
+      60_000,
+    );
     // A kubelet sends the pod's IP as Host; the servers refuse foreign Host headers everywhere but the probes.
     const podHost = `10.244.3.17:${env.GATEHOUSE_PORT}`;
     const live = await requestWithHost(port, c.livenessProbe.httpGet.path, podHost);
@@ -186,5 +191,5 @@ describe.runIf(pgAdminUrl)("the rendered workloads, run as Kubernetes would run 
     });
     const mcp = await requestWithHost(port, "/crm-read/mcp", podHost, "POST", "{}");
     expect(mcp.status).toBe(403);
-  });
+  }, 90_000);
 });
