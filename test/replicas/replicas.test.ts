@@ -243,6 +243,9 @@ describe.skipIf(!pgAdminUrl || !haveHaproxy || !redisUrl)(
         DATABASE_URL: env.env.DATABASE_URL!,
       });
 
+      /** A moment relative to the kill, in seconds: "-0.561", "+0.570". */
+      const sinceKill = (t: number) =>
+        `${t >= killAt ? "+" : "-"}${(Math.abs(t - killAt) / 1000).toFixed(3)}`;
       const byReplica = (list: CallRecord[]) =>
         orderLookup.map((r) => `${r.name}=${list.filter((c) => c.replica === r.name).length}`).join(" ");
       const figures: Array<[string, string]> = [
@@ -262,7 +265,7 @@ describe.skipIf(!pgAdminUrl || !haveHaproxy || !redisUrl)(
         ["lost audit events", String(lost.length)],
         ...failed.map((f, i): [string, string] => [
           `failed call ${i + 1}`,
-          `${f.replica ?? "?"} +${((f.start - killAt) / 1000).toFixed(3)}..+${((f.end - killAt) / 1000).toFixed(3)} s: ${f.error}`,
+          `${f.replica ?? "?"} from ${sinceKill(f.start)} to ${sinceKill(f.end)} s: ${f.error?.replace(/\s+/g, " ")}`,
         ]),
         ["audit verify", verify.stdout.trim() || verify.stderr.trim()],
       ];
