@@ -186,8 +186,10 @@ export function createProvider(opts: {
       }),
     ).catch(() => {});
   });
-  // Loopback http is how a local issuer is reached; oidc-provider otherwise assumes TLS in front.
-  provider.proxy = false;
+  // Loopback http is how a local issuer is reached. An https issuer URL means TLS is terminated in front
+  // (a tunnel's edge, then the front door, which sets X-Forwarded-Proto): trust that, or every URL the
+  // issuer writes (discovery, redirects, forms) would say http:// and OAuth clients refuse them.
+  provider.proxy = new URL(opts.issuer).protocol === "https:";
   // MCP clients often ask for no scope at all (MCP Inspector's quick sign-in does). Such a request means
   // "what this server needs": it gets the resource's scopes, and consent cuts them to the person's roles.
   provider.use(async (ctx, next) => {
