@@ -75,7 +75,17 @@ describe("gatehouse start (the README's first command)", () => {
       "ticket-draft": `http://127.0.0.1:${7103 + offset}/mcp`,
       "ticket-send": `http://127.0.0.1:${7104 + offset}/mcp`,
       business: `http://127.0.0.1:${7105 + offset}/mcp`,
+      console: `http://127.0.0.1:${7130 + offset}`,
     });
+  });
+
+  it("serves the operator console on the URL it printed, asking people to sign in", async () => {
+    expect(stdout).toContain(`Console:       http://127.0.0.1:${7130 + offset}`);
+    const page = await fetch(`${urls.console}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("Sign in with the identity provider");
+    const api = await fetch(`${urls.console}/api/audit`);
+    expect(api.status).toBe(401);
   });
 
   it("lets alice sign in to every server it printed and use it", async () => {
