@@ -39,6 +39,12 @@ describe("gatehouse command-line mistakes", () => {
       /--public-url: .*no path/,
     ],
     ["public URL without a value", ["start", "--public-url"], /--public-url needs a value/],
+    [
+      "bad start timeout",
+      ["start"],
+      /GATEHOUSE_START_TIMEOUT_MS must be a whole number of milliseconds/,
+      { GATEHOUSE_START_TIMEOUT_MS: "5s" },
+    ],
     ["option of the wrong command", ["token", "--user", "alice", "--write"], /token does not take --write/],
     ["missing value at the end", ["token", "--user"], /--user needs a value/],
     [

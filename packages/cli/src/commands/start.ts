@@ -14,6 +14,7 @@ import {
   servers,
 } from "../servers.ts";
 import { registerConsoleAtIssuer, sandboxConsoleUrl, startSandboxConsole } from "../start-console.ts";
+import { UsageError } from "../usage-error.ts";
 import { frontDoorPlan } from "./start-front-door.ts";
 
 const step = (text: string) => err(`• ${text}`);
@@ -30,12 +31,25 @@ function explain(name: string, port: number, error: Error): string {
   return `${name} failed to start:\n${m}`;
 }
 
+/** How long each server may take to start (GATEHOUSE_START_TIMEOUT_MS, 30 s): a loaded machine may need longer. */
+function serverStartTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.GATEHOUSE_START_TIMEOUT_MS;
+  if (!raw) return 30_000;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < 1000)
+    throw new UsageError(
+      `GATEHOUSE_START_TIMEOUT_MS must be a whole number of milliseconds, at least 1000 (got "${raw}")`,
+    );
+  return ms;
+}
+
 /** `gatehouse start`: the sandbox issuer and every server on loopback HTTP, on the embedded store by default. */
 export async function startCommand(ctx: CliContext, opts: { publicUrl?: string } = {}): Promise<number> {
   // `--public-url` (or GATEHOUSE_PUBLIC_BASE_URL): everything behind one front door (HAProxy) for a tunnel;
   // every resource URL, and so every audience, is <public URL>/<server>/mcp, and the issuer is <public URL>.
   const publicUrl = opts.publicUrl ?? (process.env.GATEHOUSE_PUBLIC_BASE_URL || undefined);
   const door = publicUrl ? frontDoorPlan(publicUrl) : undefined;
+  const startTimeoutMs = serverStartTimeoutMs();
   const defaultResourceUrl = (s: ServerEntry) => door?.resourceUrl(s) ?? loopbackResourceUrl(s);
   mkdirSync(ctx.dataDir, { recursive: true });
   step(
@@ -125,17 +139,21 @@ export async function startCommand(ctx: CliContext, opts: { publicUrl?: string }
   for (const s of all) step(`${s.name} on ${defaultResourceUrl(s)}`);
   const spawned = await Promise.allSettled(
     all.map((s) =>
-      spawnHttpServer(s.entry, {
-        GATEHOUSE_PORT: String(serverPort(s)),
-        // What the issuer announces as its URL (its public URL).
-        GATEHOUSE_ISSUER: ctx.issuer,
-        GATEHOUSE_DATA_DIR: ctx.dataDir,
-        ...s.env(systems),
-        ...door?.serverEnv(s, all, issuerPort),
-        // A send waiting for approval names the console page where a person approves it.
-        GATEHOUSE_CONSOLE_URL: sandboxConsoleUrl(),
-        LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
-      }),
+      spawnHttpServer(
+        s.entry,
+        {
+          GATEHOUSE_PORT: String(serverPort(s)),
+          // What the issuer announces as its URL (its public URL).
+          GATEHOUSE_ISSUER: ctx.issuer,
+          GATEHOUSE_DATA_DIR: ctx.dataDir,
+          ...s.env(systems),
+          ...door?.serverEnv(s, all, issuerPort),
+          // A send waiting for approval names the console page where a person approves it.
+          GATEHOUSE_CONSOLE_URL: sandboxConsoleUrl(),
+          LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+        },
+        startTimeoutMs,
+      ),
     ),
   );
   const [issuerOutcome] = await Promise.allSettled([issuerStarted]);
