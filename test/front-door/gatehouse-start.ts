@@ -12,14 +12,15 @@ export interface StartedGatehouse {
 }
 
 /**
- * Runs the real `gatehouse start` (behind its front door when `GATEHOUSE_PUBLIC_BASE_URL` is set) and waits
- * for its URL table. `prefix` runs it inside something else (`ip netns exec private`).
+ * Runs the real `gatehouse start` (behind its front door when `GATEHOUSE_PUBLIC_BASE_URL` or `--public-url`
+ * is given) and waits for its URL table. `prefix` runs it inside something else (`ip netns exec private`);
+ * `args` follow `start`.
  */
 export async function startGatehouse(
   env: Record<string, string>,
-  opts: { prefix?: string[]; timeoutMs?: number } = {},
+  opts: { prefix?: string[]; args?: string[]; timeoutMs?: number } = {},
 ): Promise<StartedGatehouse> {
-  const [cmd, ...args] = [...(opts.prefix ?? []), process.execPath, CLI_MAIN, "start"];
+  const [cmd, ...args] = [...(opts.prefix ?? []), process.execPath, CLI_MAIN, "start", ...(opts.args ?? [])];
   const child = spawn(cmd!, args, {
     env: { ...process.env, DATABASE_URL: "", LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
