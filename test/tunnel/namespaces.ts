@@ -58,6 +58,9 @@ export function missingPrerequisite(): string | undefined {
     ["/usr/sbin/sshd", "openssh-server"],
     ["/usr/bin/ssh", "openssh-client"],
     ["/usr/bin/ssh-keygen", "openssh-client"],
+    ["/usr/sbin/haproxy", "haproxy"],
+    ["/usr/bin/openssl", "openssl"],
+    ["/usr/bin/curl", "curl"],
   ] as const)
     if (!executable(bin)) return `${bin} is missing (apt-get install ${pkg})`;
   const probe = spawnSync(IP, ["netns", "list"], { encoding: "utf8" });
