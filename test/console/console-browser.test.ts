@@ -140,6 +140,17 @@ describe.skipIf(!haveChromium)("the operator console in a browser", { timeout: 1
     return page;
   };
 
+  /** dave's one signed-in browser, shared by the admin tests (sign-in itself is covered for each person). */
+  let davePage: Page | undefined;
+  const asDave = async (start = "/"): Promise<Page> => {
+    if (!davePage) {
+      davePage = await signIn("dave", start);
+      return davePage;
+    }
+    await davePage.goto(url(start));
+    return davePage;
+  };
+
   const mcp = async (user: string, server: ServerName) => {
     const s = world.servers[server];
     const c = await connectHttp(s.url, await env.mint(user, { audience: s.url }));
@@ -229,7 +240,7 @@ describe.skipIf(!haveChromium)("the operator console in a browser", { timeout: 1
     const drafts = await mcp("alice", "ticket-draft");
     draftId = (await newDraft(drafts, `Refund ${HOSTILE}`, `Please refund.\n${HOSTILE}`)).draft_id;
 
-    const page = await signIn("dave", "/audit");
+    const page = await asDave("/audit");
     // The live timeline gets the next event through its stream, rendered by the same template.
     await page.locator('html[data-live="open"]').waitFor({ state: "attached" });
     const again = await alice.callTool({ name: "get_order", arguments: { order_id: `${HOSTILE}2` } });
@@ -269,7 +280,7 @@ describe.skipIf(!haveChromium)("the operator console in a browser", { timeout: 1
       true,
     );
 
-    const page = await signIn("dave");
+    const page = await asDave();
     await page.waitForURL(url("/audit"));
     await expect(page.getByTestId("who").textContent()).resolves.toContain("dave (admin, tenant emea)");
     const tenants = await page.locator("#timeline tr td:nth-child(6)").allTextContents();
@@ -336,7 +347,7 @@ describe.skipIf(!haveChromium)("the operator console in a browser", { timeout: 1
       .where("id", "=", victim.id)
       .execute();
     try {
-      const page = await signIn("dave", "/chain");
+      const page = await asDave("/chain");
       await expect(page.getByTestId("chain-result").textContent()).resolves.toContain(
         `BROKEN at event #${victim.seq}`,
       );
@@ -418,7 +429,7 @@ describe.skipIf(!haveChromium)("the operator console in a browser", { timeout: 1
   });
 
   it("refuses a cross-site form post that rides dave's session (CSRF), and audits it", async () => {
-    const page = await signIn("dave");
+    const page = await asDave();
     // An attacker's page on another origin of this machine (same site, so the browser sends the cookie).
     const evil: Server = createServer((_req, res) => {
       res.writeHead(200, { "content-type": "text/html" });
@@ -454,7 +465,7 @@ describe.skipIf(!haveChromium)("the operator console in a browser", { timeout: 1
     expect((await alice.callTool({ name: "get_order", arguments: { order_id: EMEA_ORDER } })).isError).toBe(
       false,
     );
-    const page = await signIn("dave", "/killswitches");
+    const page = await asDave("/killswitches");
     const row = page.locator('[data-tool="order-lookup/get_order"]');
     expect(await page.getByTestId("tool").count()).toBeGreaterThanOrEqual(10);
     await row.getByPlaceholder("reason").fill("orders database maintenance");
@@ -491,7 +502,7 @@ describe.skipIf(!haveChromium)("the operator console in a browser", { timeout: 1
     expect((await alice.callTool({ name: "get_order", arguments: { order_id: EMEA_ORDER } })).isError).toBe(
       false,
     );
-    const page = await signIn("dave", "/access");
+    const page = await asDave("/access");
     const card = page.locator('[data-person="alice"]');
     await expect(card.getByTestId("client").first().textContent()).resolves.toBeTruthy();
     await shot(page, "access");
