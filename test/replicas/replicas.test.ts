@@ -51,6 +51,8 @@ const LOAD_BEFORE_KILL_MS = 1500;
 const LOAD_AFTER_KILL_MS = 1500;
 /** Waiting for either condition longer than this fails the case (something is wrong, not slow). */
 const LOAD_PHASE_CAP_MS = 30_000;
+/** The kill case's own timeout: both load phases at their cap, plus the checks after them. */
+const KILL_CASE_TIMEOUT_MS = 2 * LOAD_PHASE_CAP_MS + 30_000;
 const DRAFTS = 20;
 const META_CORRELATION = "io.gatehouse/correlation-id";
 const META_AUDIT_EVENT = "io.gatehouse/audit-event";
@@ -134,172 +136,178 @@ describe.skipIf(!pgAdminUrl || !haveHaproxy || !redisUrl)(
       await env?.close();
     });
 
-    it("loses no audit event, verifies, and fails only calls in flight on a replica SIGKILLed mid-load", async () => {
-      const url = proxy.urlOf("order-lookup");
-      const token = await env.mint("alice", { audience: url });
-      const tracked = await Promise.all(Array.from({ length: CLIENTS }, () => connectTracked(url, token)));
-      clients.push(...tracked.map((t) => t.client));
-      const victim = orderLookup[1]!;
-      const records: CallRecord[] = [];
-      let stop = false;
-      /** Polls `done` until it holds; the load goes on meanwhile. */
-      const until = async (done: () => boolean, what: string) => {
-        const deadline = performance.now() + LOAD_PHASE_CAP_MS;
-        while (!done()) {
-          if (performance.now() > deadline) {
-            stop = true;
-            throw new Error(`load phase: not ${what} within ${LOAD_PHASE_CAP_MS} ms`);
+    it(
+      "loses no audit event, verifies, and fails only calls in flight on a replica SIGKILLed mid-load",
+      async () => {
+        const url = proxy.urlOf("order-lookup");
+        const token = await env.mint("alice", { audience: url });
+        const tracked = await Promise.all(Array.from({ length: CLIENTS }, () => connectTracked(url, token)));
+        clients.push(...tracked.map((t) => t.client));
+        const victim = orderLookup[1]!;
+        const records: CallRecord[] = [];
+        let stop = false;
+        /** Polls `done` until it holds; the load goes on meanwhile. */
+        const until = async (done: () => boolean, what: string) => {
+          const deadline = performance.now() + LOAD_PHASE_CAP_MS;
+          while (!done()) {
+            if (performance.now() > deadline) {
+              stop = true;
+              throw new Error(`load phase: not ${what} within ${LOAD_PHASE_CAP_MS} ms`);
+            }
+            await sleep(50);
           }
-          await sleep(50);
-        }
-      };
+        };
 
-      const worker = async (t: (typeof tracked)[number]) => {
-        while (!stop) {
-          const rec: CallRecord = { correlationId: randomUUID(), start: performance.now(), end: 0 };
-          t.forget();
-          try {
-            const r = await t.client.callTool(
-              {
-                name: "get_order",
-                arguments: { order_id: EMEA_ORDER },
-                _meta: { [META_CORRELATION]: rec.correlationId },
-              },
-              { timeout: 20_000 },
-            );
-            rec.isError = r.isError === true;
-            rec.auditId = (r._meta as Record<string, unknown> | undefined)?.[META_AUDIT_EVENT] as string;
-            if (rec.isError) rec.error = textOf(r);
-          } catch (err) {
-            const e = err as Error & { cause?: unknown };
-            rec.error = `${e.message}${e.cause ? ` (${String(e.cause)})` : ""}`;
+        const worker = async (t: (typeof tracked)[number]) => {
+          while (!stop) {
+            const rec: CallRecord = { correlationId: randomUUID(), start: performance.now(), end: 0 };
+            t.forget();
+            try {
+              const r = await t.client.callTool(
+                {
+                  name: "get_order",
+                  arguments: { order_id: EMEA_ORDER },
+                  _meta: { [META_CORRELATION]: rec.correlationId },
+                },
+                { timeout: 20_000 },
+              );
+              rec.isError = r.isError === true;
+              rec.auditId = (r._meta as Record<string, unknown> | undefined)?.[META_AUDIT_EVENT] as string;
+              if (rec.isError) rec.error = textOf(r);
+            } catch (err) {
+              const e = err as Error & { cause?: unknown };
+              rec.error = `${e.message}${e.cause ? ` (${String(e.cause)})` : ""}`;
+            }
+            rec.end = performance.now();
+            rec.replica = t.lastReplica();
+            records.push(rec);
           }
-          rec.end = performance.now();
-          rec.replica = t.lastReplica();
-          records.push(rec);
-        }
-      };
+        };
 
-      const loadStart = performance.now();
-      const workers = Promise.all(tracked.map(worker));
-      const answeredBy = (name: string, after = 0) =>
-        records.filter((r) => r.replica === name && r.auditId !== undefined && r.start > after).length;
-      await sleep(LOAD_BEFORE_KILL_MS);
-      await until(
-        () => orderLookup.every((r) => answeredBy(r.name) >= 3),
-        "every replica answered 3 calls before the kill",
-      );
-      const died = once(victim.server.process, "exit");
-      const killAt = performance.now();
-      victim.server.process.kill("SIGKILL");
-      // The process is gone only when the kernel has run the kill: on a loaded machine that takes a while, and
-      // until then its listening socket still accepts connections. A call sent in that window reached the
-      // replica and dies with it, so "in flight at the kill" means overlapping [kill sent, exit seen].
-      await died;
-      const diedAt = performance.now();
-      // How long the proxy takes to stop sending to it (new requests meanwhile are refused at connect and
-      // redispatched, which is safe: they never reached a replica).
-      await proxy.waitFor((s) => s.get(`order-lookup/${victim.name}`) === "DOWN", 10_000);
-      const markedDownMs = performance.now() - killAt;
-      const downAt = performance.now();
-      await sleep(LOAD_AFTER_KILL_MS);
-      await until(
-        () => orderLookup.reduce((n, r) => n + answeredBy(r.name, downAt), 0) >= 2 * CLIENTS,
-        `${2 * CLIENTS} calls answered after the kill`,
-      );
-      stop = true;
-      await workers;
-      const loadSeconds = (performance.now() - loadStart) / 1000;
+        const loadStart = performance.now();
+        const workers = Promise.all(tracked.map(worker));
+        const answeredBy = (name: string, after = 0) =>
+          records.filter((r) => r.replica === name && r.auditId !== undefined && r.start > after).length;
+        await sleep(LOAD_BEFORE_KILL_MS);
+        await until(
+          () => orderLookup.every((r) => answeredBy(r.name) >= 3),
+          "every replica answered 3 calls before the kill",
+        );
+        const died = once(victim.server.process, "exit");
+        const killAt = performance.now();
+        victim.server.process.kill("SIGKILL");
+        // The process is gone only when the kernel has run the kill: on a loaded machine that takes a while, and
+        // until then its listening socket still accepts connections. A call sent in that window reached the
+        // replica and dies with it, so "in flight at the kill" means overlapping [kill sent, exit seen].
+        await died;
+        const diedAt = performance.now();
+        // How long the proxy takes to stop sending to it (new requests meanwhile are refused at connect and
+        // redispatched, which is safe: they never reached a replica).
+        await proxy.waitFor((s) => s.get(`order-lookup/${victim.name}`) === "DOWN", 10_000);
+        const markedDownMs = performance.now() - killAt;
+        const downAt = performance.now();
+        await sleep(LOAD_AFTER_KILL_MS);
+        await until(
+          () => orderLookup.reduce((n, r) => n + answeredBy(r.name, downAt), 0) >= 2 * CLIENTS,
+          `${2 * CLIENTS} calls answered after the kill`,
+        );
+        stop = true;
+        await workers;
+        const loadSeconds = (performance.now() - loadStart) / 1000;
 
-      const answered = records.filter((r) => r.auditId !== undefined);
-      const failed = records.filter((r) => r.auditId === undefined);
-      const inFlightOnVictim = records.filter(
-        (r) => r.replica === victim.name && r.start < diedAt && r.end >= killAt,
-      );
+        const answered = records.filter((r) => r.auditId !== undefined);
+        const failed = records.filter((r) => r.auditId === undefined);
+        const inFlightOnVictim = records.filter(
+          (r) => r.replica === victim.name && r.start < diedAt && r.end >= killAt,
+        );
 
-      // Lost audit events: an answered call whose completed event is not in the shared store, under its id
-      // and the correlation id the client sent.
-      const completed = new Map<string, string>();
-      const rows = await env.store.db
-        .selectFrom("audit_events")
-        .select(["id", "correlation_id"])
-        .where("type", "=", "tool.completed")
-        .where("server", "=", "order-lookup")
-        .execute();
-      for (const row of rows) completed.set(row.id, row.correlation_id);
-      const lost = answered.filter((r) => completed.get(r.auditId!) !== r.correlationId);
-      // Intents without an outcome: the calls the kill cut off after they were recorded as requested.
-      const failedIds = new Set(failed.map((r) => r.correlationId));
-      const orphanIntents = (
-        await env.store.db
+        // Lost audit events: an answered call whose completed event is not in the shared store, under its id
+        // and the correlation id the client sent.
+        const completed = new Map<string, string>();
+        const rows = await env.store.db
           .selectFrom("audit_events")
-          .select(["correlation_id", "type"])
+          .select(["id", "correlation_id"])
+          .where("type", "=", "tool.completed")
           .where("server", "=", "order-lookup")
-          .execute()
-      ).filter((e) => failedIds.has(e.correlation_id) && e.type === "tool.requested").length;
+          .execute();
+        for (const row of rows) completed.set(row.id, row.correlation_id);
+        const lost = answered.filter((r) => completed.get(r.auditId!) !== r.correlationId);
+        // Intents without an outcome: the calls the kill cut off after they were recorded as requested.
+        const failedIds = new Set(failed.map((r) => r.correlationId));
+        const orphanIntents = (
+          await env.store.db
+            .selectFrom("audit_events")
+            .select(["correlation_id", "type"])
+            .where("server", "=", "order-lookup")
+            .execute()
+        ).filter((e) => failedIds.has(e.correlation_id) && e.type === "tool.requested").length;
 
-      const verify = await runCliAsync(["audit", "verify"], {
-        GATEHOUSE_DATA_DIR: env.dataDir,
-        DATABASE_URL: env.env.DATABASE_URL!,
-      });
+        const verify = await runCliAsync(["audit", "verify"], {
+          GATEHOUSE_DATA_DIR: env.dataDir,
+          DATABASE_URL: env.env.DATABASE_URL!,
+        });
 
-      /** A moment relative to the kill, in seconds: "-0.561", "+0.570". */
-      const sinceKill = (t: number) =>
-        `${t >= killAt ? "+" : "-"}${(Math.abs(t - killAt) / 1000).toFixed(3)}`;
-      const byReplica = (list: CallRecord[]) =>
-        orderLookup.map((r) => `${r.name}=${list.filter((c) => c.replica === r.name).length}`).join(" ");
-      const figures: Array<[string, string]> = [
-        ["clients", String(CLIENTS)],
-        [
-          "calls made",
-          `${records.length} in ${loadSeconds.toFixed(1)} s (${(records.length / loadSeconds).toFixed(0)}/s)`,
-        ],
-        ["answered, by replica", `${answered.length} (${byReplica(answered)})`],
-        ["answered with isError", String(answered.filter((r) => r.isError).length)],
-        ["killed replica", `${victim.name} at +${((killAt - loadStart) / 1000).toFixed(2)} s`],
-        ["its exit seen after", `${(diedAt - killAt).toFixed(0)} ms`],
-        ["proxy marked it DOWN after", `${markedDownMs.toFixed(0)} ms`],
-        ["in flight on it at the kill", String(inFlightOnVictim.length)],
-        ["failed calls", `${failed.length} (${byReplica(failed)})`],
-        ["intents without outcome", String(orphanIntents)],
-        ["lost audit events", String(lost.length)],
-        ...failed.map((f, i): [string, string] => [
-          `failed call ${i + 1}`,
-          `${f.replica ?? "?"} from ${sinceKill(f.start)} to ${sinceKill(f.end)} s: ${f.error?.replace(/\s+/g, " ")}`,
-        ]),
-        ["audit verify", verify.stdout.trim() || verify.stderr.trim()],
-      ];
-      process.stdout.write(
-        `\nreplicas under a SIGKILL (3 order-lookup behind HAProxy, PostgreSQL)\n${figures
-          .map(([k, v]) => `  ${k.padEnd(30)} ${v}`)
-          .join("\n")}\n`,
-      );
+        /** A moment relative to the kill, in seconds: "-0.561", "+0.570". */
+        const sinceKill = (t: number) =>
+          `${t >= killAt ? "+" : "-"}${(Math.abs(t - killAt) / 1000).toFixed(3)}`;
+        const byReplica = (list: CallRecord[]) =>
+          orderLookup.map((r) => `${r.name}=${list.filter((c) => c.replica === r.name).length}`).join(" ");
+        const figures: Array<[string, string]> = [
+          ["clients", String(CLIENTS)],
+          [
+            "calls made",
+            `${records.length} in ${loadSeconds.toFixed(1)} s (${(records.length / loadSeconds).toFixed(0)}/s)`,
+          ],
+          ["answered, by replica", `${answered.length} (${byReplica(answered)})`],
+          ["answered with isError", String(answered.filter((r) => r.isError).length)],
+          ["killed replica", `${victim.name} at +${((killAt - loadStart) / 1000).toFixed(2)} s`],
+          ["its exit seen after", `${(diedAt - killAt).toFixed(0)} ms`],
+          ["proxy marked it DOWN after", `${markedDownMs.toFixed(0)} ms`],
+          ["in flight on it at the kill", String(inFlightOnVictim.length)],
+          ["failed calls", `${failed.length} (${byReplica(failed)})`],
+          ["intents without outcome", String(orphanIntents)],
+          ["lost audit events", String(lost.length)],
+          ...failed.map((f, i): [string, string] => [
+            `failed call ${i + 1}`,
+            `${f.replica ?? "?"} from ${sinceKill(f.start)} to ${sinceKill(f.end)} s: ${f.error?.replace(/\s+/g, " ")}`,
+          ]),
+          ["audit verify", verify.stdout.trim() || verify.stderr.trim()],
+        ];
+        process.stdout.write(
+          `\nreplicas under a SIGKILL (3 order-lookup behind HAProxy, PostgreSQL)\n${figures
+            .map(([k, v]) => `  ${k.padEnd(30)} ${v}`)
+            .join("\n")}\n`,
+        );
 
-      // The load really spread, and really went on after the kill.
-      for (const r of orderLookup) expect(answered.some((c) => c.replica === r.name)).toBe(true);
-      expect(answered.filter((r) => r.start > killAt + markedDownMs).length).toBeGreaterThanOrEqual(CLIENTS);
-      expect(answered.filter((r) => r.isError).map((r) => r.error)).toEqual([]);
-      expect(lost.map((r) => r.correlationId)).toEqual([]);
-      expect(verify.status, verify.stderr).toBe(0);
-      expect(verify.stdout).toMatch(/^audit chain intact: \d+ events/m);
-      // Every failure is a call that was in flight on the killed replica when it died (the proxy names the
-      // replica on its own 502); a call that started after it was gone never fails, whichever replica it drew.
-      for (const f of failed) {
-        expect(f, f.error).toMatchObject({ replica: victim.name });
-        expect(f.start, f.error).toBeLessThan(diedAt);
-        expect(f.end, f.error).toBeGreaterThanOrEqual(killAt);
-      }
-      expect(failed.length).toBeLessThanOrEqual(inFlightOnVictim.length);
-      expect(orphanIntents).toBeLessThanOrEqual(failed.length);
-      summary.push(
-        ["lost audit events (answered, no completed)", `${lost.length} of ${answered.length} answered`],
-        ["audit verify", verify.stdout.trim().split("\n")[0] ?? ""],
-        [
-          "failed calls (all in flight on the killed)",
-          `${failed.length} failed, ${inFlightOnVictim.length} in flight on ${victim.name} at the kill`,
-        ],
-      );
-    });
+        // The load really spread, and really went on after the kill.
+        for (const r of orderLookup) expect(answered.some((c) => c.replica === r.name)).toBe(true);
+        expect(answered.filter((r) => r.start > killAt + markedDownMs).length).toBeGreaterThanOrEqual(
+          CLIENTS,
+        );
+        expect(answered.filter((r) => r.isError).map((r) => r.error)).toEqual([]);
+        expect(lost.map((r) => r.correlationId)).toEqual([]);
+        expect(verify.status, verify.stderr).toBe(0);
+        expect(verify.stdout).toMatch(/^audit chain intact: \d+ events/m);
+        // Every failure is a call that was in flight on the killed replica when it died (the proxy names the
+        // replica on its own 502); a call that started after it was gone never fails, whichever replica it drew.
+        for (const f of failed) {
+          expect(f, f.error).toMatchObject({ replica: victim.name });
+          expect(f.start, f.error).toBeLessThan(diedAt);
+          expect(f.end, f.error).toBeGreaterThanOrEqual(killAt);
+        }
+        expect(failed.length).toBeLessThanOrEqual(inFlightOnVictim.length);
+        expect(orphanIntents).toBeLessThanOrEqual(failed.length);
+        summary.push(
+          ["lost audit events (answered, no completed)", `${lost.length} of ${answered.length} answered`],
+          ["audit verify", verify.stdout.trim().split("\n")[0] ?? ""],
+          [
+            "failed calls (all in flight on the killed)",
+            `${failed.length} failed, ${inFlightOnVictim.length} in flight on ${victim.name} at the kill`,
+          ],
+        );
+      },
+      KILL_CASE_TIMEOUT_MS,
+    );
 
     it(`files exactly one Jira issue per approved draft when both ticket-send replicas send it at once (${DRAFTS} drafts)`, async () => {
       const sendUrl = proxy.urlOf("ticket-send");
