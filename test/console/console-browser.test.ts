@@ -11,7 +11,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from "playwrig
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENTRIES, type ServerName, startAllServers } from "../support/all-servers.ts";
 import { textOf } from "../support/results.ts";
-import { definitionOf, EMEA_ORDER } from "../support/servers.ts";
+import { definitionOf, EMEA_ORDER, NA_ORDER } from "../support/servers.ts";
 
 /** A loopback port nothing listens on right now. */
 async function freePort(): Promise<number> {
@@ -497,20 +497,66 @@ describe.skipIf(!haveChromium)("the operator console in a browser", { timeout: 1
     expect(back).toBe(true);
   });
 
-  it("lets dave revoke alice while her client holds a valid token: her next call is refused and audited", async () => {
+  it("lets carol revoke alice, of her own tenant, while alice's client holds a valid token: her next call is refused and audited", async () => {
     const alice = await mcp("alice", "order-lookup");
     expect((await alice.callTool({ name: "get_order", arguments: { order_id: EMEA_ORDER } })).isError).toBe(
       false,
     );
-    const page = await asDave("/access");
+    const bob = await mcp("bob", "order-lookup");
+    expect((await bob.callTool({ name: "get_order", arguments: { order_id: NA_ORDER } })).isError).toBe(
+      false,
+    );
+
+    // dave (admin) sees every tenant's people and may revoke a client; carol (approver, emea) only emea's.
+    const admin = await asDave("/access");
+    await expect(admin.locator('[data-person="bob"]').count()).resolves.toBe(1);
+    const aliceClient = await admin
+      .locator('[data-person="alice"] [data-testid="client"]')
+      .first()
+      .getAttribute("data-client");
+    expect(aliceClient).toBeTruthy();
+    await expect(admin.getByRole("button", { name: "Revoke client" }).count()).resolves.toBeGreaterThan(0);
+    await shot(admin, "access");
+
+    const page = await signIn("carol", "/access");
+    await page.waitForURL(url("/access"));
     const card = page.locator('[data-person="alice"]');
     await expect(card.getByTestId("client").first().textContent()).resolves.toBeTruthy();
-    await shot(page, "access");
+    await expect(page.locator('[data-person="bob"]').count()).resolves.toBe(0);
+    await expect(page.getByRole("button", { name: "Revoke client" }).count()).resolves.toBe(0);
+
+    // Posting what the page does not offer, from carol's own signed-in page: refused, audited, nothing stored.
+    const post = (kind: string, value: string) =>
+      page.evaluate(
+        async ([k, v]) =>
+          (
+            await fetch("/access/revoke", {
+              method: "POST",
+              body: new URLSearchParams({ kind: k!, value: v!, reason: "not mine to revoke" }),
+            })
+          ).status,
+        [kind, value],
+      );
+    expect(await post("subject", "bob")).toBe(403);
+    expect(await post("client", aliceClient!)).toBe(403);
+    const refusals = (await env.audit.latest(10))
+      .filter((e) => e.type === "console.refused" && e.user_id === "carol")
+      .map((e) => JSON.parse(e.detail).reason as string)
+      .filter((reason) => reason.includes("may revoke"));
+    expect(refusals).toEqual([
+      "carol may revoke only people and tokens of tenant emea",
+      "carol may revoke only people and tokens of tenant emea; a client is used by every tenant's people: an admin revokes it",
+    ]);
+    expect((await env.audit.latest(10)).some((e) => e.type === "access.revoked")).toBe(false);
+    expect((await bob.callTool({ name: "get_order", arguments: { order_id: NA_ORDER } })).isError).toBe(
+      false,
+    );
+
     await card.getByPlaceholder("reason").first().fill("laptop lost");
     await card.getByRole("button", { name: "Revoke alice" }).click();
     await expect(page.getByTestId("message").textContent()).resolves.toContain("Revoked person alice");
     const revoked = (await env.audit.latest(5)).find((e) => e.type === "access.revoked");
-    expect(revoked).toMatchObject({ user_id: "dave", server: "console", outcome: "revoked" });
+    expect(revoked).toMatchObject({ user_id: "carol", server: "console", outcome: "revoked" });
 
     const started = Date.now();
     let refused = "";

@@ -649,20 +649,24 @@ export function consoleApp(deps: ConsoleDeps): Hono<Env> {
   });
 
   // --- access ----------------------------------------------------------------------------------------------------
-  const people = () => accessInventory(deps.store, { clientNames: deps.clientNames?.() ?? {} });
+  /** The inventory as far as the person reaches: every tenant's people, or their own tenant's. */
+  const people = async (r: Reach & { allowed: true }) => {
+    const all = await accessInventory(deps.store, { clientNames: deps.clientNames?.() ?? {} });
+    return r.tenant === null ? all : all.filter((p) => p.tenant === r.tenant);
+  };
   const KIND_NAMES: Record<RevocationKind, string> = { subject: "person", client: "client", token: "token" };
 
   app.get("/access", async (c) => {
     const r = reach(c, "access");
     if (!r.allowed) return notAllowed(c, "access", r);
-    const list = await people();
+    const list = await people(r);
     await record("access.listed", c.get("session").identity, {
       outcome: "listed",
       decision: "allow",
       policyIds: r.policyIds,
       detail: { people: list.length },
     });
-    return render(c, accessPage({ ...page(c), people: list }));
+    return render(c, accessPage({ ...page(c), people: list, clientsToo: r.tenant === null }));
   });
 
   // The same revocation list `gatehouse revoke` writes; only what the inventory shows may be revoked here.
@@ -672,7 +676,7 @@ export function consoleApp(deps: ConsoleDeps): Hono<Env> {
     const identity = c.get("session").identity;
     const form = await c.req.parseBody();
     const input = { kind: form.kind, value: form.value, reason: form.reason, by: identity.user };
-    const list = await people();
+    const list = await people(r);
     const shown = new Set(
       list.flatMap((p) => [
         `subject:${p.person}`,
@@ -680,13 +684,41 @@ export function consoleApp(deps: ConsoleDeps): Hono<Env> {
         ...p.tokens.map((t) => `token:${t.tokenId}`),
       ]),
     );
+    if (r.tenant !== null) {
+      // A tenant's approver: a client is used by every tenant's people, and another tenant's people and
+      // tokens are not theirs to revoke. Refused (and audited) as policy, not as a typo.
+      const everyone = await accessInventory(deps.store, {});
+      const otherTenant = everyone.some(
+        (p) =>
+          p.tenant !== r.tenant &&
+          ((input.kind === "subject" && p.person === input.value) ||
+            (input.kind === "token" && p.tokens.some((t) => t.tokenId === input.value))),
+      );
+      if (input.kind === "client" || otherTenant)
+        return refuse(
+          c,
+          identity,
+          "access",
+          `${identity.user} may revoke only people and tokens of tenant ${r.tenant}${input.kind === "client" ? "; a client is used by every tenant's people: an admin revokes it" : ""}`,
+          r.policyIds,
+        );
+    }
     const problem =
       revocationProblem(input) ??
       (shown.has(`${String(input.kind)}:${String(input.value)}`)
         ? undefined
         : `nobody with that ${KIND_NAMES[input.kind as RevocationKind]} has reached a server; nothing to revoke`);
     if (problem)
-      return render(c, accessPage({ ...page(c), people: list, message: { ok: false, text: problem } }), 400);
+      return render(
+        c,
+        accessPage({
+          ...page(c),
+          people: list,
+          clientsToo: r.tenant === null,
+          message: { ok: false, text: problem },
+        }),
+        400,
+      );
     const kind = input.kind as RevocationKind;
     const value = String(input.value);
     const reason = String(input.reason).trim();
@@ -706,7 +738,8 @@ export function consoleApp(deps: ConsoleDeps): Hono<Env> {
       c,
       accessPage({
         ...page(c),
-        people: await people(),
+        people: await people(r),
+        clientsToo: r.tenant === null,
         message: {
           ok: true,
           text: created

@@ -27,13 +27,15 @@ describe("who sees what in the console (packages/console/policy, Cedar)", () => 
     }
   });
 
-  it("limits an approver to their own tenant's audit, traces and approvals, deciding only there", () => {
-    expect(policy.visibleAreas(carol)).toEqual(["audit", "trace", "approvals"]);
+  it("limits an approver to their own tenant's audit, traces, approvals and access, acting only there", () => {
+    expect(policy.visibleAreas(carol)).toEqual(["audit", "trace", "approvals", "access"]);
+    expect(policy.reach(carol, "access", "console_act")).toMatchObject({ allowed: true, tenant: "emea" });
+    expect(policy.allows(carol, "access", "na", "console_act")).toBe(false);
     expect(policy.reach(carol, "audit")).toMatchObject({ allowed: true, tenant: "emea" });
     expect(policy.allows(carol, "approvals", "emea", "console_act")).toBe(true);
     expect(policy.allows(carol, "approvals", "na", "console_act")).toBe(false);
     expect(policy.allows(carol, "audit", "na")).toBe(false);
-    for (const area of ["chain", "killswitches", "access"] as const)
+    for (const area of ["chain", "killswitches"] as const)
       expect(policy.reach(carol, area).allowed).toBe(false);
   });
 

@@ -13,7 +13,7 @@ const revokeForm = (kind: "subject" | "client" | "token", value: string, label: 
 const revokedNote = (r: Revocation | undefined) =>
   r ? html`<span class="bad">revoked by ${r.revokedBy} at ${r.revokedAt} (${r.reason})</span>` : "";
 
-function person(p: PersonAccess): Html {
+function person(p: PersonAccess, clientsToo: boolean): Html {
   return html`<div class="card" data-testid="person" data-person="${p.person}">
     <h2>${p.person} <span class="muted">tenant ${p.tenant}</span> ${revokedNote(p.revoked)}</h2>
     <p>
@@ -27,7 +27,7 @@ function person(p: PersonAccess): Html {
       ${p.clients.map(
         (c) => html`<tr data-testid="client" data-client="${c.clientId}">
           <td><code>${c.clientId}</code></td><td>${c.name ?? "-"}</td><td>${c.servers.join(", ")}</td><td>${c.lastSeen}</td>
-          <td>${c.revoked ? revokedNote(c.revoked) : revokeForm("client", c.clientId, "Revoke client")}</td>
+          <td>${c.revoked ? revokedNote(c.revoked) : clientsToo ? revokeForm("client", c.clientId, "Revoke client") : ""}</td>
         </tr>`,
       )}
     </table>
@@ -50,6 +50,8 @@ export function accessPage(opts: {
   identity: Identity;
   areas: Area[];
   people: PersonAccess[];
+  /** Whether the person may revoke clients (every tenant's reach); a tenant's approver may not. */
+  clientsToo: boolean;
   message?: { ok: boolean; text: string };
 }): Html {
   return layout({
@@ -64,6 +66,6 @@ export function accessPage(opts: {
         denial at the identity stage); the identity provider drops its grants and refresh tokens.
       </p>
       ${opts.message ? html`<p class="${opts.message.ok ? "ok" : "bad"}" data-testid="message">${opts.message.text}</p>` : ""}
-      ${opts.people.length ? opts.people.map(person) : html`<p class="muted">Nobody has called a server yet.</p>`}`,
+      ${opts.people.length ? opts.people.map((p) => person(p, opts.clientsToo)) : html`<p class="muted">Nobody has called a server yet.</p>`}`,
   });
 }
