@@ -1,24 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import {
-  AccessSeen,
-  Approvals,
-  AuditLog,
-  KillSwitches,
-  PolicyEngine,
-  RateLimits,
-  Revocations,
-} from "@gatehouse/governance";
-import { migrateToLatest, openStore } from "@gatehouse/store";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { defineTool, type Governance, newTraceContext, ToolError } from "../src/index.ts";
 import { runGovernedCall } from "../src/pipeline.ts";
+import { openTestGovernance } from "./fixtures/test-governance.ts";
 
-// Its own fixture, so a change to a server's policies cannot change what these tests mean.
-const policyDir = join(import.meta.dirname, "fixtures", "policy");
 const alice = {
   user: "alice",
   roles: ["support_agent"],
@@ -30,7 +16,6 @@ const alice = {
 };
 const log = pino({ level: "silent" });
 
-let dir: string;
 let gov: Governance;
 let handlerRuns = 0;
 
@@ -69,33 +54,14 @@ async function call(args: unknown, opts: { signal?: AbortSignal; tool?: typeof e
   });
 }
 
+let closeGovernance: () => Promise<void>;
+
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), "gatehouse-kit-"));
-  const store = openStore({ sqlitePath: join(dir, "g.db") });
-  await migrateToLatest(store);
-  const policy = PolicyEngine.load([policyDir]);
-  gov = {
-    store,
-    audit: new AuditLog(store),
-    policy,
-    approvals: new Approvals(store, policy),
-    limits: new RateLimits({
-      perUser: { points: 100, durationSeconds: 60 },
-      perTenant: { points: 100, durationSeconds: 60 },
-      perTool: { points: 100, durationSeconds: 60 },
-    }),
-    killSwitches: new KillSwitches(store, 0),
-    revocations: new Revocations(store, 0),
-    accessSeen: new AccessSeen(store),
-    maxResultBytes: 10_000,
-  };
+  ({ gov, close: closeGovernance } = await openTestGovernance({ points: 100, revocationTtlMs: 0 }));
   handlerRuns = 0;
 });
 
-afterEach(async () => {
-  await gov.store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => closeGovernance());
 
 describe("the governed pipeline, in process", () => {
   it("records the intent before the handler runs and the outcome after, both naming the caller", async () => {

@@ -1,23 +1,11 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import {
-  AccessSeen,
-  Approvals,
-  AuditLog,
-  KillSwitches,
-  PolicyEngine,
-  RateLimits,
-  Revocations,
-} from "@gatehouse/governance";
-import { migrateToLatest, openStore } from "@gatehouse/store";
+import { Revocations } from "@gatehouse/governance";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { defineTool, type Governance, newTraceContext, outcomeOf } from "../src/index.ts";
 import { runGovernedCall } from "../src/pipeline.ts";
+import { openTestGovernance } from "./fixtures/test-governance.ts";
 
-const policyDir = join(import.meta.dirname, "fixtures", "policy");
 const alice = {
   user: "alice",
   roles: ["support_agent"],
@@ -30,7 +18,6 @@ const alice = {
 };
 const log = pino({ level: "silent" });
 
-let dir: string;
 let gov: Governance;
 let handlerRuns = 0;
 
@@ -61,33 +48,14 @@ const call = (identity: typeof alice, args: unknown = { id: "SO-1" }) =>
     transport: "http",
   });
 
+let closeGovernance: () => Promise<void>;
+
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), "gatehouse-revocation-"));
-  const store = openStore({ sqlitePath: join(dir, "g.db") });
-  await migrateToLatest(store);
-  const policy = PolicyEngine.load([policyDir]);
-  gov = {
-    store,
-    audit: new AuditLog(store),
-    policy,
-    approvals: new Approvals(store, policy),
-    limits: new RateLimits({
-      perUser: { points: 1000, durationSeconds: 60 },
-      perTenant: { points: 1000, durationSeconds: 60 },
-      perTool: { points: 1000, durationSeconds: 60 },
-    }),
-    killSwitches: new KillSwitches(store, 0),
-    revocations: new Revocations(store, 300),
-    accessSeen: new AccessSeen(store),
-    maxResultBytes: 10_000,
-  };
+  ({ gov, close: closeGovernance } = await openTestGovernance({ points: 1000, revocationTtlMs: 300 }));
   handlerRuns = 0;
 });
 
-afterEach(async () => {
-  await gov.store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => closeGovernance());
 
 describe("the pipeline's identity stage: revoked people, clients and tokens", () => {
   it.each([
