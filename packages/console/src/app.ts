@@ -522,8 +522,11 @@ export function consoleApp(deps: ConsoleDeps): Hono<Env> {
     return render(c, approvalPage({ ...page(c), draftId: id, view: shown.value, message }));
   };
 
-  app.get("/approvals/:id", async (c) => {
-    const id = c.req.param("id");
+  /**
+   * The draft a page names, if it exists and the person reaches its tenant in the approvals area (to see
+   * it, or to decide on it); otherwise the answer to give instead (404, or a refusal, audited).
+   */
+  const draftInReach = async (c: Context<Env>, id: string, action: "console_view" | "console_act") => {
     const identity = c.get("session").identity;
     const tenant = DRAFT_ID.test(id) ? await draftTenant(id) : undefined;
     if (!tenant)
@@ -532,35 +535,28 @@ export function consoleApp(deps: ConsoleDeps): Hono<Env> {
         messagePage({ ...page(c), title: "No such draft", message: `there is no draft ${id}` }),
         404,
       );
-    if (!deps.policy.allows(identity, "approvals", tenant))
+    if (!deps.policy.allows(identity, "approvals", tenant, action))
       return refuse(
         c,
         identity,
         "approvals",
-        `draft ${id} is in tenant ${tenant}; you may see approvals of ${identity.tenant}`,
-        reach(c, "approvals").policyIds,
+        action === "console_view"
+          ? `draft ${id} is in tenant ${tenant}; you may see approvals of ${identity.tenant}`
+          : `${identity.user} may not decide draft ${id} of tenant ${tenant}`,
+        reach(c, "approvals", action).policyIds,
       );
-    return showDraft(c, id);
+    return undefined;
+  };
+
+  app.get("/approvals/:id", async (c) => {
+    const id = c.req.param("id");
+    return (await draftInReach(c, id, "console_view")) ?? showDraft(c, id);
   });
 
   app.post("/approvals/:id", async (c) => {
     const id = c.req.param("id");
-    const identity = c.get("session").identity;
-    const tenant = DRAFT_ID.test(id) ? await draftTenant(id) : undefined;
-    if (!tenant)
-      return render(
-        c,
-        messagePage({ ...page(c), title: "No such draft", message: `there is no draft ${id}` }),
-        404,
-      );
-    if (!deps.policy.allows(identity, "approvals", tenant, "console_act"))
-      return refuse(
-        c,
-        identity,
-        "approvals",
-        `${identity.user} may not decide draft ${id} of tenant ${tenant}`,
-        reach(c, "approvals", "console_act").policyIds,
-      );
+    const refused = await draftInReach(c, id, "console_act");
+    if (refused) return refused;
     const parsed = decisionForm.safeParse(await c.req.parseBody());
     if (!parsed.success) return showDraft(c, id, { ok: false, text: issues(parsed.error) });
     const f = parsed.data;
