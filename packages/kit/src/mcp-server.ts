@@ -98,18 +98,35 @@ export function createMcpServerFactory<S extends Services>(parts: McpServerParts
       }
       const deadline = Date.now() + parts.requestTimeoutMs;
       const signal = AbortSignal.any([ctx.mcpReq.signal, AbortSignal.timeout(parts.requestTimeoutMs)]);
-      const result = await runGovernedCall(gov, services, log, {
-        server: def.name,
-        tool: tool as unknown as ToolDefinition<unknown, z.ZodObject, z.ZodObject>,
-        identity,
-        args: req.params.arguments ?? {},
-        trace,
-        prompt: typeof meta[META_PROMPT] === "string" ? (meta[META_PROMPT] as string) : undefined,
-        signal,
-        deadline,
-        callerToken: def.tokenExchange ? (ctx.http?.authInfo?.token ?? parts.stdioToken) : undefined,
-        transport: ctx.http ? "http" : "stdio",
-      });
+      let result: Awaited<ReturnType<typeof runGovernedCall>>;
+      try {
+        result = await runGovernedCall(gov, services, log, {
+          server: def.name,
+          tool: tool as unknown as ToolDefinition<unknown, z.ZodObject, z.ZodObject>,
+          identity,
+          args: req.params.arguments ?? {},
+          trace,
+          prompt: typeof meta[META_PROMPT] === "string" ? (meta[META_PROMPT] as string) : undefined,
+          signal,
+          deadline,
+          callerToken: def.tokenExchange ? (ctx.http?.authInfo?.token ?? parts.stdioToken) : undefined,
+          transport: ctx.http ? "http" : "stdio",
+        });
+      } catch (err) {
+        // The pipeline itself failed (the store or the audit trail unreachable): the cause goes to the log
+        // under the correlation id, never to the caller (driver messages name hosts, tables and timeouts).
+        log.error({ err, correlation_id: trace.correlationId, tool: tool.name }, "governed call failed");
+        return {
+          content: [
+            {
+              type: "text" as const,
+              text: `${tool.name} could not be run through the gate (its audit trail or store did not answer); try again shortly. Correlation id ${trace.correlationId}.`,
+            },
+          ],
+          isError: true,
+          _meta: { [META_CORRELATION_ID]: trace.correlationId, traceparent: trace.traceparent },
+        };
+      }
       return {
         content: [{ type: "text" as const, text: result.text }],
         ...(result.structuredContent ? { structuredContent: result.structuredContent } : {}),
