@@ -362,7 +362,7 @@ describe.skipIf(!haveChromium)("the operator console in a browser", { timeout: 1
     }
   });
 
-  it("lets carol approve alice's draft in her inbox; alice's send then files exactly that in Jira", async () => {
+  it("lets carol approve alice's draft in her inbox (alice's send then files exactly that in Jira) and follow alice's business call as a trace", async () => {
     const drafts = await mcp("alice", "ticket-draft");
     const draft = await newDraft(drafts, "Refund order SO-100001", "Customer was charged twice.");
     const sender = await mcp("alice", "ticket-send");
@@ -401,6 +401,26 @@ describe.skipIf(!haveChromium)("the operator console in a browser", { timeout: 1
     // The draft is closed for decisions once sent: ticket-send's rules still hold.
     await page.goto(url(`/approvals/${draft.draft_id}`));
     await expect(page.locator("main").textContent()).resolves.toContain("was already sent");
+
+    // Carol follows alice's account_health call (her tenant's) as one tree across servers.
+    const business = await mcp("alice", "business");
+    const health = await business.callTool({
+      name: "account_health",
+      arguments: { account: "nordlicht-logistik.de" },
+    });
+    expect(health.isError, textOf(health)).toBe(false);
+    const correlation = String((health._meta as Record<string, unknown>)["io.gatehouse/correlation-id"]);
+    await page.goto(url(`/trace/${correlation}`));
+    await page.getByTestId("trace-summary").waitFor();
+    const servers = await Promise.all(
+      (await page.getByTestId("span").all()).map((span) => span.getAttribute("data-server")),
+    );
+    expect(servers[0]).toBe("business");
+    // At least two of the three branches (on a loaded machine one can miss its deadline, as above).
+    expect(new Set(servers.slice(1)).size).toBeGreaterThanOrEqual(2);
+    expect(await page.locator('[data-server="business"] [data-testid="span"]').count()).toBe(
+      servers.length - 1,
+    );
   });
 
   it("refuses an approver of another tenant (erin, na) approving an emea draft, and audits it", async () => {
